@@ -1,0 +1,64 @@
+package cloudtrail
+
+import (
+	"time"
+)
+
+// eventTimeLayouts are the forms eventTime takes in real data besides CloudTrail's own
+// "2006-01-02T15:04:05Z": data-lake exports with a space and nanoseconds, hybrids with a
+// space and a zone, LookupEvents' offsets. A value without a zone is UTC.
+var eventTimeLayouts = [...]string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+}
+
+// parseEventTime parses a CloudTrail eventTime; ok is false for anything that is not a date.
+func parseEventTime(s string) (time.Time, bool) {
+	if t, ok := parseCanonical(s); ok {
+		return t, true
+	}
+	for _, layout := range eventTimeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseCanonical parses exactly "YYYY-MM-DDTHH:MM:SSZ", CloudTrail's own form, without the
+// generality (and cost) of time.Parse.
+func parseCanonical(s string) (time.Time, bool) {
+	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
+		month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), true
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}

@@ -1,0 +1,171 @@
+package cloudtrail
+
+import (
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
+)
+
+// valueDecoder turns one JSON value, already validated by jsonscan.Skip, into a pcommon.Value
+// without loss: every key, null, empty map and string is kept; strings alias the scanner's
+// buffer; numbers become Int, Double or (when neither holds the literal's exact decimal value)
+// the literal text, whose JSON Pointer is appended to literals.
+type valueDecoder struct {
+	sc       jsonscan.Scanner
+	path     []pathElem
+	literals []string
+}
+
+type pathElem struct {
+	key   string
+	index int // -1 for object members
+}
+
+func (d *valueDecoder) reset(buf []byte, inPlace bool) {
+	d.sc = jsonscan.New(buf, inPlace)
+	d.path = d.path[:0]
+	d.literals = d.literals[:0]
+}
+
+// decode reads the next value into v.
+func (d *valueDecoder) decode(v pcommon.Value) error {
+	switch c := d.sc.Peek(); c {
+	case '{':
+		return d.decodeObject(v.SetEmptyMap())
+	case '[':
+		return d.decodeArray(v.SetEmptySlice())
+	case '"':
+		s, err := d.sc.String()
+		if err != nil {
+			return err
+		}
+		v.SetStr(s)
+	case 't', 'f', 'n':
+		b, err := d.sc.Literal()
+		if err != nil {
+			return err
+		}
+		if b != 'n' {
+			v.SetBool(b == 't')
+		}
+	default:
+		lit, kind, err := d.sc.Number()
+		if err != nil {
+			return err
+		}
+		d.setNumber(v, lit, kind)
+	}
+	return nil
+}
+
+func (d *valueDecoder) decodeObject(m pcommon.Map) error {
+	d.sc.Consume('{')
+	d.path = append(d.path, pathElem{index: -1})
+	top := len(d.path) - 1
+	for first := true; ; first = false {
+		more, err := d.sc.More('}', first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		k, err := d.sc.Key()
+		if err != nil {
+			return err
+		}
+		d.path[top].key = k
+		if err := d.decode(m.PutEmpty(k)); err != nil {
+			return err
+		}
+	}
+	d.path = d.path[:top]
+	return nil
+}
+
+func (d *valueDecoder) decodeArray(s pcommon.Slice) error {
+	d.sc.Consume('[')
+	d.path = append(d.path, pathElem{})
+	top := len(d.path) - 1
+	for i := 0; ; i++ {
+		more, err := d.sc.More(']', i == 0)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		d.path[top].index = i
+		if err := d.decode(s.AppendEmpty()); err != nil {
+			return err
+		}
+	}
+	d.path = d.path[:top]
+	return nil
+}
+
+// setNumber stores a number literal exactly: Int when it is an integer that fits int64,
+// Double when a float64 holds exactly its decimal value, else the literal text.
+func (d *valueDecoder) setNumber(v pcommon.Value, lit []byte, kind jsonscan.NumberKind) {
+	text := bytesToString(lit)
+	if kind == jsonscan.Integer {
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			v.SetInt(n)
+			return
+		}
+	}
+	if f, ok := exactFloat(text); ok {
+		v.SetDouble(f)
+		return
+	}
+	v.SetStr(text)
+	d.literals = append(d.literals, d.pointer())
+}
+
+// exactFloat parses a JSON number literal and reports whether the float64 equals the
+// literal's decimal value exactly.
+func exactFloat(text string) (float64, bool) {
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, false
+	}
+	if f == 0 {
+		// Every zero literal (0.0, -0e5) is exactly zero; keep the sign as parsed.
+		return f, true
+	}
+	var lit big.Rat
+	if _, ok := lit.SetString(text); !ok {
+		return 0, false
+	}
+	var got big.Rat
+	got.SetFloat64(f)
+	return f, lit.Cmp(&got) == 0
+}
+
+// pointer renders the current path as an RFC 6901 JSON Pointer.
+func (d *valueDecoder) pointer() string {
+	var b strings.Builder
+	for _, e := range d.path {
+		b.WriteByte('/')
+		if e.index >= 0 {
+			b.WriteString(strconv.Itoa(e.index))
+			continue
+		}
+		for i := 0; i < len(e.key); i++ {
+			switch e.key[i] {
+			case '~':
+				b.WriteString("~0")
+			case '/':
+				b.WriteString("~1")
+			default:
+				b.WriteByte(e.key[i])
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,256 @@
+// Package firehose implements the server side of Amazon Kinesis Data Firehose's HTTP endpoint
+// delivery protocol 1.0: request headers, the request envelope, and the response.
+package firehose
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
+)
+
+// Request headers Firehose sends.
+const (
+	HeaderProtocolVersion  = "X-Amz-Firehose-Protocol-Version"
+	HeaderRequestID        = "X-Amz-Firehose-Request-Id"
+	HeaderSourceARN        = "X-Amz-Firehose-Source-Arn"
+	HeaderAccessKey        = "X-Amz-Firehose-Access-Key"
+	HeaderCommonAttributes = "X-Amz-Firehose-Common-Attributes"
+)
+
+// MaxErrorMessage is the longest errorMessage Firehose accepts in a response.
+const MaxErrorMessage = 8192
+
+// Record is one record of a request: its decoded data, or, when the base64 was invalid,
+// the undecoded text and the error.
+type Record struct {
+	Data []byte
+	Err  error
+}
+
+// Request is a parsed request body.
+type Request struct {
+	RequestID string
+	Timestamp int64 // unix milliseconds
+	Records   []Record
+}
+
+// ErrMalformed wraps every reason a body is not a Firehose request.
+var ErrMalformed = errors.New("malformed firehose request")
+
+// ParseRequest parses a request body. It takes ownership of body: strings and record data
+// alias it, escaped strings and base64 are decoded in place. A record whose base64 is invalid
+// does not fail the request; it comes back with Err set and its text as Data.
+func ParseRequest(body []byte, records []Record) (Request, error) {
+	req := Request{Records: records[:0]}
+	sc := jsonscan.New(body, true)
+	if err := sc.Expect('{'); err != nil {
+		return req, malformed(err)
+	}
+	seenRecords := false
+	for first := true; ; first = false {
+		more, err := sc.More('}', first)
+		if err != nil {
+			return req, malformed(err)
+		}
+		if !more {
+			break
+		}
+		key, err := sc.Key()
+		if err != nil {
+			return req, malformed(err)
+		}
+		switch key {
+		case "requestId":
+			if sc.Peek() != '"' {
+				return req, malformed(errors.New("requestId is not a string"))
+			}
+			if req.RequestID, err = sc.String(); err != nil {
+				return req, malformed(err)
+			}
+		case "timestamp":
+			lit, kind, err := sc.Number()
+			if err != nil || kind != jsonscan.Integer {
+				return req, malformed(errors.New("timestamp is not an integer"))
+			}
+			if req.Timestamp, err = strconv.ParseInt(string(lit), 10, 64); err != nil {
+				return req, malformed(fmt.Errorf("timestamp: %w", err))
+			}
+		case "records":
+			seenRecords = true
+			if req.Records, err = parseRecords(&sc, req.Records); err != nil {
+				return req, malformed(err)
+			}
+		default:
+			if err := sc.Skip(); err != nil {
+				return req, malformed(err)
+			}
+		}
+	}
+	if !sc.AtEnd() {
+		return req, malformed(errors.New("data after the request object"))
+	}
+	if !seenRecords {
+		return req, malformed(errors.New(`no "records" array`))
+	}
+	return req, nil
+}
+
+func malformed(err error) error { return fmt.Errorf("%w: %w", ErrMalformed, err) }
+
+func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
+	if err := sc.Expect('['); err != nil {
+		return records, fmt.Errorf("records: %w", err)
+	}
+	for first := true; ; first = false {
+		more, err := sc.More(']', first)
+		if err != nil {
+			return records, fmt.Errorf("records: %w", err)
+		}
+		if !more {
+			return records, nil
+		}
+		i := len(records)
+		if err := sc.Expect('{'); err != nil {
+			return records, fmt.Errorf("record %d: %w", i, err)
+		}
+		var data []byte
+		seenData := false
+		for firstKey := true; ; firstKey = false {
+			more, err := sc.More('}', firstKey)
+			if err != nil {
+				return records, fmt.Errorf("record %d: %w", i, err)
+			}
+			if !more {
+				break
+			}
+			key, err := sc.Key()
+			if err != nil {
+				return records, fmt.Errorf("record %d: %w", i, err)
+			}
+			if key != "data" {
+				if err := sc.Skip(); err != nil {
+					return records, fmt.Errorf("record %d: %w", i, err)
+				}
+				continue
+			}
+			if sc.Peek() != '"' {
+				return records, fmt.Errorf("record %d: data is not a string", i)
+			}
+			if data, err = sc.StringBytes(); err != nil {
+				return records, fmt.Errorf("record %d: %w", i, err)
+			}
+			seenData = true
+		}
+		if !seenData {
+			return records, fmt.Errorf("record %d: no data", i)
+		}
+		records = append(records, decodeRecord(data))
+	}
+}
+
+// decodeRecord decodes base64 in place. The text is checked first so that a record with
+// bad base64 keeps its original text.
+func decodeRecord(text []byte) Record {
+	if err := checkBase64(text); err != nil {
+		return Record{Data: text, Err: err}
+	}
+	n, err := base64.StdEncoding.Decode(text, text)
+	if err != nil { // unreachable after checkBase64
+		return Record{Data: text[:n], Err: fmt.Errorf("base64: %w", err)}
+	}
+	return Record{Data: text[:n:n]}
+}
+
+// checkBase64 reports whether text is padded standard base64, as Firehose writes it.
+func checkBase64(text []byte) error {
+	if len(text)%4 != 0 {
+		return fmt.Errorf("base64: length %d is not a multiple of 4", len(text))
+	}
+	for i, c := range text {
+		if base64Alphabet[c] {
+			continue
+		}
+		if c == '=' && (i == len(text)-1 || i == len(text)-2 && text[len(text)-1] == '=') {
+			continue
+		}
+		return fmt.Errorf("base64: illegal byte %q at offset %d", c, i)
+	}
+	return nil
+}
+
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = true
+	}
+	return t
+}()
+
+// AppendResponse appends a response body: {"requestId":...,"timestamp":...} and, when
+// errorMessage is not empty, "errorMessage" cut to MaxErrorMessage characters.
+func AppendResponse(dst []byte, requestID string, now time.Time, errorMessage string) []byte {
+	dst = append(dst, `{"requestId":`...)
+	dst = appendJSONString(dst, requestID)
+	dst = append(dst, `,"timestamp":`...)
+	dst = strconv.AppendInt(dst, now.UnixMilli(), 10)
+	if errorMessage != "" {
+		if utf8.RuneCountInString(errorMessage) > MaxErrorMessage {
+			errorMessage = string([]rune(errorMessage)[:MaxErrorMessage])
+		}
+		dst = append(dst, `,"errorMessage":`...)
+		dst = appendJSONString(dst, errorMessage)
+	}
+	return append(dst, '}')
+}
+
+// WriteResponse writes a complete Firehose response with the given status.
+func WriteResponse(w http.ResponseWriter, status int, requestID string, now time.Time, errorMessage string) {
+	body := AppendResponse(make([]byte, 0, 96+len(requestID)+len(errorMessage)), requestID, now, errorMessage)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaping only what JSON requires
+// (invalid UTF-8 becomes U+FFFD).
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, "\ufffd"...)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}

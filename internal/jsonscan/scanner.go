@@ -1,0 +1,487 @@
+// Package jsonscan is a small, allocation-free JSON lexer over a byte slice the caller owns.
+//
+// Strings come back as Go strings that alias the input (no copy). A string with escapes is
+// unescaped in place when the scanner was made with InPlace, which overwrites that part of the
+// input; otherwise it is unescaped into a new allocation and the input is never modified.
+// Callers must not modify the input while any returned string is in use.
+package jsonscan
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Scanner reads JSON tokens from buf starting at Pos.
+type Scanner struct {
+	buf     []byte
+	pos     int
+	inPlace bool
+}
+
+// New returns a scanner over buf. With inPlace, escaped strings are decoded into buf itself.
+func New(buf []byte, inPlace bool) Scanner {
+	return Scanner{buf: buf, inPlace: inPlace}
+}
+
+// SyntaxError reports malformed JSON with the byte offset where it was found.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at offset %d: %s", e.Offset, e.Msg)
+}
+
+// ErrEOF is returned when the input ends where a value was expected.
+var ErrEOF = errors.New("unexpected end of JSON input")
+
+func (s *Scanner) errorf(format string, args ...any) error {
+	if s.pos >= len(s.buf) {
+		return ErrEOF
+	}
+	return &SyntaxError{Offset: s.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Pos is the offset of the next unread byte.
+func (s *Scanner) Pos() int { return s.pos }
+
+// Buf is the input.
+func (s *Scanner) Buf() []byte { return s.buf }
+
+// SkipSpace moves past JSON whitespace.
+func (s *Scanner) SkipSpace() {
+	for s.pos < len(s.buf) {
+		switch s.buf[s.pos] {
+		case ' ', '\n', '\r', '\t':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// Peek skips whitespace and returns the next byte, or 0 at the end of the input.
+func (s *Scanner) Peek() byte {
+	s.SkipSpace()
+	if s.pos >= len(s.buf) {
+		return 0
+	}
+	return s.buf[s.pos]
+}
+
+// AtEnd reports whether only whitespace is left.
+func (s *Scanner) AtEnd() bool { return s.Peek() == 0 && s.pos >= len(s.buf) }
+
+// Consume skips whitespace and consumes c if it is next.
+func (s *Scanner) Consume(c byte) bool {
+	if s.Peek() == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+// Expect skips whitespace and consumes c, or fails.
+func (s *Scanner) Expect(c byte) error {
+	if s.Consume(c) {
+		return nil
+	}
+	return s.errorf("expected %q", c)
+}
+
+// More is used inside an object or array after its opening bracket: it reports whether
+// another member follows, consuming the separating comma, or consumes the closing bracket.
+// first is true for the first call after the opening bracket.
+func (s *Scanner) More(closing byte, first bool) (bool, error) {
+	c := s.Peek()
+	if c == closing {
+		s.pos++
+		return false, nil
+	}
+	if first {
+		return true, nil
+	}
+	if c != ',' {
+		return false, s.errorf("expected ',' or %q", closing)
+	}
+	s.pos++
+	return true, nil
+}
+
+// Key reads an object key and the colon after it.
+func (s *Scanner) Key() (string, error) {
+	if s.Peek() != '"' {
+		return "", s.errorf("expected object key")
+	}
+	k, err := s.String()
+	if err != nil {
+		return "", err
+	}
+	if err := s.Expect(':'); err != nil {
+		return "", err
+	}
+	return k, nil
+}
+
+// String reads a JSON string (the next byte must be '"') and returns its decoded value.
+func (s *Scanner) String() (string, error) {
+	b, err := s.StringBytes()
+	if err != nil {
+		return "", err
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
+}
+
+// StringBytes is String returning the decoded bytes (aliasing the input unless copied).
+func (s *Scanner) StringBytes() ([]byte, error) {
+	if s.pos >= len(s.buf) || s.buf[s.pos] != '"' {
+		return nil, s.errorf("expected string")
+	}
+	start := s.pos + 1
+	ascii := true
+	i := start
+	for ; i < len(s.buf); i++ {
+		i = plainRun(s.buf, i)
+		if i >= len(s.buf) {
+			break
+		}
+		c := s.buf[i]
+		if c == '"' {
+			s.pos = i + 1
+			b := s.buf[start:i:i]
+			if !ascii && !utf8.Valid(b) {
+				s.pos = start - 1
+				return nil, s.errorf("invalid UTF-8 in string")
+			}
+			return b, nil
+		}
+		if c == '\\' {
+			return s.escapedString(start, i)
+		}
+		if c < 0x20 {
+			s.pos = i
+			return nil, s.errorf("control character in string")
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	s.pos = len(s.buf)
+	return nil, ErrEOF
+}
+
+// escapedString decodes a string whose first escape is at esc.
+func (s *Scanner) escapedString(start, esc int) ([]byte, error) {
+	// Find the closing quote first, validating as we go, so the decoded length is bounded.
+	var out []byte
+	if s.inPlace {
+		out = s.buf[start:esc]
+	} else {
+		out = make([]byte, esc-start, esc-start+32)
+		copy(out, s.buf[start:esc])
+	}
+	i := esc
+	for i < len(s.buf) {
+		c := s.buf[i]
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			if !utf8.Valid(out) {
+				s.pos = start - 1
+				return nil, s.errorf("invalid UTF-8 in string")
+			}
+			return out[:len(out):len(out)], nil
+		case c < 0x20:
+			s.pos = i
+			return nil, s.errorf("control character in string")
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s.buf) {
+			s.pos = len(s.buf)
+			return nil, ErrEOF
+		}
+		switch s.buf[i+1] {
+		case '"', '\\', '/':
+			out = append(out, s.buf[i+1])
+			i += 2
+		case 'b':
+			out = append(out, '\b')
+			i += 2
+		case 'f':
+			out = append(out, '\f')
+			i += 2
+		case 'n':
+			out = append(out, '\n')
+			i += 2
+		case 'r':
+			out = append(out, '\r')
+			i += 2
+		case 't':
+			out = append(out, '\t')
+			i += 2
+		case 'u':
+			r, ok := hex4(s.buf, i+2)
+			if !ok {
+				s.pos = i
+				return nil, s.errorf("invalid \\u escape")
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r2, ok2 := lowSurrogate(s.buf, i); ok2 {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						r = d
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			s.pos = i
+			return nil, s.errorf("invalid escape")
+		}
+	}
+	s.pos = len(s.buf)
+	return nil, ErrEOF
+}
+
+func lowSurrogate(b []byte, i int) (rune, bool) {
+	if i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
+		return hex4(b, i+2)
+	}
+	return 0, false
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// NumberKind tells what a number literal looks like.
+type NumberKind uint8
+
+const (
+	// Integer is a literal with neither fraction nor exponent.
+	Integer NumberKind = iota
+	// Decimal has a fraction or an exponent.
+	Decimal
+)
+
+// Number reads a number literal and returns its text (aliasing the input) and kind.
+func (s *Scanner) Number() ([]byte, NumberKind, error) {
+	start := s.pos
+	i := s.pos
+	b := s.buf
+	kind := Integer
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		s.pos = i
+		return nil, 0, s.errorf("invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		kind = Decimal
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			s.pos = i
+			return nil, 0, s.errorf("invalid number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		kind = Decimal
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			s.pos = i
+			return nil, 0, s.errorf("invalid number")
+		}
+	}
+	s.pos = i
+	return b[start:i:i], kind, nil
+}
+
+// Literal reads true, false or null and returns the byte that starts it.
+func (s *Scanner) Literal() (byte, error) {
+	rest := s.buf[s.pos:]
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if len(rest) >= len(lit) && string(rest[:len(lit)]) == lit {
+			s.pos += len(lit)
+			return lit[0], nil
+		}
+	}
+	return 0, s.errorf("invalid literal")
+}
+
+// MaxDepth bounds the nesting of arrays and objects Skip and callers accept.
+const MaxDepth = 512
+
+// Skip reads and validates one value of any type without decoding it.
+func (s *Scanner) Skip() error { return s.skip(0) }
+
+func (s *Scanner) skip(depth int) error {
+	switch c := s.Peek(); c {
+	case '"':
+		return s.skipString()
+	case '{', '[':
+		if depth >= MaxDepth {
+			return s.errorf("nesting deeper than %d", MaxDepth)
+		}
+		s.pos++
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		for first := true; ; first = false {
+			more, err := s.More(closing, first)
+			if err != nil || !more {
+				return err
+			}
+			if c == '{' {
+				if s.Peek() != '"' {
+					return s.errorf("expected object key")
+				}
+				if err := s.skipString(); err != nil {
+					return err
+				}
+				if err := s.Expect(':'); err != nil {
+					return err
+				}
+			}
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+	case 't', 'f', 'n':
+		_, err := s.Literal()
+		return err
+	case 0:
+		return ErrEOF
+	default:
+		_, _, err := s.Number()
+		return err
+	}
+}
+
+// skipString validates a string without decoding it.
+func (s *Scanner) skipString() error {
+	i := s.pos + 1
+	ascii := true
+	for i < len(s.buf) {
+		i = plainRun(s.buf, i)
+		if i >= len(s.buf) {
+			break
+		}
+		c := s.buf[i]
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(s.buf[s.pos+1:i]) {
+				return s.errorf("invalid UTF-8 in string")
+			}
+			s.pos = i + 1
+			return nil
+		case c == '\\':
+			if i+1 >= len(s.buf) {
+				s.pos = len(s.buf)
+				return ErrEOF
+			}
+			switch s.buf[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if _, ok := hex4(s.buf, i+2); !ok {
+					s.pos = i
+					return s.errorf("invalid \\u escape")
+				}
+				i += 6
+			default:
+				s.pos = i
+				return s.errorf("invalid escape")
+			}
+		case c < 0x20:
+			s.pos = i
+			return s.errorf("control character in string")
+		default:
+			if c >= 0x80 {
+				ascii = false
+			}
+			i++
+		}
+	}
+	s.pos = len(s.buf)
+	return ErrEOF
+}
+
+// Raw skips one value and returns its text, aliasing the input.
+func (s *Scanner) Raw() ([]byte, error) {
+	s.SkipSpace()
+	start := s.pos
+	if err := s.Skip(); err != nil {
+		return nil, err
+	}
+	return s.buf[start:s.pos:s.pos], nil
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte at or after i that ends a run of plain string
+// bytes: printable ASCII other than '"' and '\\'. It looks at eight bytes at a time.
+func plainRun(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		quote := w ^ (ones * '"')
+		backslash := w ^ (ones * '\\')
+		special := ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash) | (w - ones*0x20) | w
+		if special&highs != 0 {
+			return i
+		}
+	}
+	return i
+}

@@ -1,0 +1,259 @@
+package awsfirehosecloudtrailreceiver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/cloudtrail"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/firehose"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/receiver/awsfirehosecloudtrailreceiver/internal/metadata"
+)
+
+// handler answers Firehose requests. Only a 200 makes Firehose forget a batch, and it is
+// sent only after the pipeline accepted every record of the request.
+type handler struct {
+	keys        firehose.KeySet
+	maxBody     int64
+	dropInvalid bool
+	dedup       *firehose.Deduplicator
+	next        consumer.Logs
+	obsrecv     *receiverhelper.ObsReport
+	telemetry   *metadata.TelemetryBuilder
+	logger      *zap.Logger
+	now         func() time.Time
+	decoderOpts cloudtrail.Options
+	decoders    sync.Pool
+}
+
+// openObservePath matches OpenObserve's Firehose URL scheme, /aws/{org}/{stream}/_kinesis_firehose.
+var openObservePath = regexp.MustCompile(`^/aws/([^/]+)/([^/]+)/_kinesis_firehose/?$`)
+
+// requestError is a failure answered with status and a Firehose errorMessage.
+type requestError struct {
+	status int
+	msg    string
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	received := h.now()
+	headerID := r.Header.Get(firehose.HeaderRequestID)
+	requestID, status, msg := h.serve(r, received, headerID)
+	if requestID == "" {
+		requestID = headerID
+	}
+	h.telemetry.ReceiverAwsfirehosecloudtrailRequests.Add(r.Context(), 1,
+		metric.WithAttributes(attribute.String("status_code", strconv.Itoa(status))))
+	if status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	if status != http.StatusOK {
+		h.logger.Debug("firehose request failed", zap.Int("status", status), zap.String("request_id", requestID),
+			zap.String("error", msg), zap.String("remote", r.RemoteAddr))
+	}
+	firehose.WriteResponse(w, status, requestID, h.now(), msg)
+}
+
+// serve handles one request and returns the request id from the body (when it got that
+// far), the status and the error message.
+func (h *handler) serve(r *http.Request, received time.Time, headerID string) (requestID string, status int, msg string) {
+	if r.Method != http.MethodPost {
+		return "", http.StatusMethodNotAllowed, "only POST is accepted"
+	}
+	if h.keys.Len() > 0 && !h.keys.Match(r.Header.Get(firehose.HeaderAccessKey)) {
+		return "", http.StatusUnauthorized, "missing or invalid " + firehose.HeaderAccessKey
+	}
+	body, rerr := h.readBody(r)
+	if rerr != nil {
+		return "", rerr.status, rerr.msg
+	}
+	h.telemetry.ReceiverAwsfirehosecloudtrailRequestBytes.Add(r.Context(), int64(len(body)))
+
+	common, err := firehose.ParseCommonAttributes(r.Header.Get(firehose.HeaderCommonAttributes))
+	if err != nil {
+		return "", http.StatusBadRequest, err.Error()
+	}
+	req, err := firehose.ParseRequest(body, nil)
+	if err != nil {
+		return "", http.StatusBadRequest, err.Error()
+	}
+	if req.RequestID == "" {
+		req.RequestID = headerID
+	}
+	if headerID != "" && req.RequestID != headerID {
+		return req.RequestID, http.StatusBadRequest, fmt.Sprintf("requestId %q in the body does not match %s %q", req.RequestID, firehose.HeaderRequestID, headerID)
+	}
+
+	sourceARN := r.Header.Get(firehose.HeaderSourceARN)
+	dedupKey := firehose.Key(sourceARN, req.RequestID)
+	if h.dedup != nil && req.RequestID != "" {
+		switch h.dedup.Begin(dedupKey, received) {
+		case firehose.Duplicate:
+			h.telemetry.ReceiverAwsfirehosecloudtrailDuplicateRequests.Add(r.Context(), 1)
+			h.logger.Debug("retried request was already acknowledged", zap.String("request_id", req.RequestID))
+			return req.RequestID, http.StatusOK, ""
+		case firehose.InFlight:
+			return req.RequestID, http.StatusServiceUnavailable, "the same request is being processed; retry later"
+		}
+	}
+
+	decodeReq := cloudtrail.Request{
+		SourceARN:        sourceARN,
+		RequestID:        req.RequestID,
+		CommonAttributes: common,
+		Received:         received,
+	}
+	if m := openObservePath.FindStringSubmatch(r.URL.Path); m != nil {
+		decodeReq.OpenObserveOrganization, decodeReq.OpenObserveStream = m[1], m[2]
+	}
+	err = h.consume(r.Context(), decodeReq, req.Records)
+	if h.dedup != nil && req.RequestID != "" {
+		h.dedup.Done(dedupKey, err == nil, h.now())
+	}
+	if err != nil {
+		return req.RequestID, http.StatusServiceUnavailable, "pipeline did not accept the records: " + err.Error()
+	}
+	return req.RequestID, http.StatusOK, ""
+}
+
+// consume decodes the records into one plog.Logs and hands it to the pipeline.
+func (h *handler) consume(ctx context.Context, req cloudtrail.Request, records []firehose.Record) error {
+	dec, _ := h.decoders.Get().(*cloudtrail.Decoder)
+	if dec == nil {
+		dec = cloudtrail.NewDecoder(h.decoderOpts)
+	}
+	dec.Begin(req)
+	for i, rec := range records {
+		if rec.Err != nil {
+			dec.AddInvalid(i, rec.Data, cloudtrail.ErrorTypeInvalidBase64, rec.Err)
+			continue
+		}
+		dec.AddRecord(i, rec.Data)
+	}
+	logs, stats := dec.Finish()
+	h.decoders.Put(dec)
+
+	for shape, n := range stats.Shapes {
+		h.telemetry.ReceiverAwsfirehosecloudtrailRecords.Add(ctx, int64(n), metric.WithAttributes(attribute.String("shape", shape)))
+	}
+	for reason, n := range stats.Invalid {
+		h.telemetry.ReceiverAwsfirehosecloudtrailInvalidRecords.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
+	}
+	if stats.ControlMessages > 0 {
+		h.telemetry.ReceiverAwsfirehosecloudtrailControlMessages.Add(ctx, int64(stats.ControlMessages))
+	}
+	if len(stats.Invalid) > 0 {
+		h.logInvalid(logs, req.RequestID)
+		if h.dropInvalid {
+			dropInvalid(logs)
+		}
+	}
+	n := logs.LogRecordCount()
+	if n == 0 {
+		return nil
+	}
+	ctx = h.obsrecv.StartLogsOp(ctx)
+	err := h.next.ConsumeLogs(ctx, logs)
+	h.obsrecv.EndLogsOp(ctx, "firehose", n, err)
+	return err
+}
+
+// logInvalid logs each invalid record at debug level.
+func (h *handler) logInvalid(logs plog.Logs, requestID string) {
+	if !h.logger.Core().Enabled(zap.DebugLevel) {
+		return
+	}
+	forEachInvalid(logs, func(lr plog.LogRecord) {
+		idx, _ := lr.Attributes().Get(cloudtrail.KeyRecordIndex)
+		reason, _ := lr.Attributes().Get(cloudtrail.KeyErrorType)
+		cause, _ := lr.Attributes().Get(cloudtrail.KeyErrorMessage)
+		h.logger.Debug("invalid firehose record", zap.String("request_id", requestID), zap.Int64("record", idx.Int()),
+			zap.String("reason", reason.Str()), zap.String("error", cause.Str()))
+	})
+}
+
+func forEachInvalid(logs plog.Logs, f func(plog.LogRecord)) {
+	for _, rl := range logs.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				if lr.EventName() == cloudtrail.EventNameInvalidRecord {
+					f(lr)
+				}
+			}
+		}
+	}
+}
+
+func dropInvalid(logs plog.Logs) {
+	logs.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				return lr.EventName() == cloudtrail.EventNameInvalidRecord
+			})
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
+	})
+}
+
+// readBody reads the whole body, decompressing gzip, within maxBody bytes both before and
+// after decompression.
+func (h *handler) readBody(r *http.Request) ([]byte, *requestError) {
+	var src io.Reader = http.MaxBytesReader(nil, r.Body, h.maxBody)
+	sizeHint := int64(64 << 10)
+	if r.ContentLength > 0 {
+		sizeHint = min(r.ContentLength, h.maxBody)
+	}
+	switch enc := r.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return nil, bodyError(err, "gzip")
+		}
+		defer zr.Close()
+		src = zr
+		sizeHint = min(sizeHint*8, h.maxBody)
+	default:
+		return nil, &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Encoding %q: only gzip is accepted", enc)}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, sizeHint+bytes.MinRead))
+	n, err := buf.ReadFrom(io.LimitReader(src, h.maxBody+1))
+	if err != nil {
+		return nil, bodyError(err, "body")
+	}
+	if n > h.maxBody {
+		return nil, tooLarge(h.maxBody)
+	}
+	return buf.Bytes(), nil
+}
+
+func bodyError(err error, what string) *requestError {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return tooLarge(maxErr.Limit)
+	}
+	if what == "gzip" || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+		return &requestError{http.StatusBadRequest, "invalid gzip body: " + err.Error()}
+	}
+	return &requestError{http.StatusBadRequest, "reading the body: " + err.Error()}
+}
+
+func tooLarge(limit int64) *requestError {
+	return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds max_request_body_size (%d bytes)", limit)}
+}
