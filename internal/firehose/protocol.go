@@ -74,6 +74,7 @@ func ParseRequest(body []byte, records []Record) (Request, error) {
 				return req, malformed(err)
 			}
 		case "timestamp":
+			sc.SkipSpace()
 			lit, kind, err := sc.Number()
 			if err != nil || kind != jsonscan.Integer {
 				return req, malformed(errors.New("timestamp is not an integer"))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/attribute"
@@ -126,6 +127,10 @@ func (h *handler) serve(r *http.Request, received time.Time, headerID string) (r
 		h.dedup.Done(dedupKey, err == nil, h.now())
 	}
 	if err != nil {
+		// Both are retried by Firehose, then backed up to S3: never a status that drops data.
+		if consumererror.IsPermanent(err) {
+			return req.RequestID, http.StatusInternalServerError, "pipeline rejected the records permanently: " + err.Error()
+		}
 		return req.RequestID, http.StatusServiceUnavailable, "pipeline did not accept the records: " + err.Error()
 	}
 	return req.RequestID, http.StatusOK, ""

@@ -1,0 +1,183 @@
+package firehose
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// realBody is the shape of a request body, decoded the slow way to check ParseRequest.
+type realBody struct {
+	RequestID string `json:"requestId"`
+	Timestamp int64  `json:"timestamp"`
+	Records   []struct {
+		Data string `json:"data"`
+	} `json:"records"`
+}
+
+func TestParsesRealFirehoseBodies(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/firehose-requests/*/*.json")
+	require.NoError(t, err)
+	require.Len(t, files, 7)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			body, err := os.ReadFile(file)
+			require.NoError(t, err)
+			var want realBody
+			require.NoError(t, json.Unmarshal(body, &want))
+
+			req, err := ParseRequest(bytes.Clone(body), nil)
+			require.NoError(t, err)
+			assert.Equal(t, want.RequestID, req.RequestID)
+			assert.Equal(t, want.Timestamp, req.Timestamp)
+			require.Len(t, req.Records, len(want.Records))
+			for i, r := range want.Records {
+				data, decErr := base64.StdEncoding.DecodeString(r.Data)
+				if decErr != nil {
+					assert.Error(t, req.Records[i].Err, "record %d has bad base64", i)
+					assert.Equal(t, r.Data, string(req.Records[i].Data), "record %d keeps its text", i)
+					continue
+				}
+				require.NoError(t, req.Records[i].Err, "record %d", i)
+				assert.Equal(t, data, req.Records[i].Data, "record %d", i)
+			}
+		})
+	}
+}
+
+func TestMalformedEnvelopes(t *testing.T) {
+	for name, body := range map[string]string{
+		"not json":                `<xml/>`,
+		"no records":              `{"requestId":"a","timestamp":1}`,
+		"records not an array":    `{"requestId":"a","records":{}}`,
+		"record without data":     `{"requestId":"a","records":[{}]}`,
+		"data not a string":       `{"requestId":"a","records":[{"data":1}]}`,
+		"timestamp not a number":  `{"requestId":"a","timestamp":"1","records":[]}`,
+		"trailing garbage":        `{"requestId":"a","records":[]} x`,
+		"truncated":               `{"requestId":"a","records":[{"data":"e30="}`,
+		"requestId not a string":  `{"requestId":5,"records":[]}`,
+		"an array, not an object": `[]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseRequest([]byte(body), nil)
+			assert.ErrorIs(t, err, ErrMalformed)
+		})
+	}
+}
+
+func TestBadBase64KeepsTheRecordText(t *testing.T) {
+	for _, bad := range []string{"abc", "!!!!", "ab=c", "a===", "e30=e30="} {
+		req, err := ParseRequest([]byte(`{"requestId":"a","records":[{"data":"`+bad+`"},{"data":"e30="}]}`), nil)
+		require.NoError(t, err, bad)
+		assert.Error(t, req.Records[0].Err, bad)
+		assert.Equal(t, bad, string(req.Records[0].Data))
+		assert.Equal(t, "{}", string(req.Records[1].Data), "the next record is fine")
+	}
+}
+
+func TestResponseIsExactlyWhatFirehoseReads(t *testing.T) {
+	now := time.UnixMilli(1700000000123)
+	rec := httptest.NewRecorder()
+	WriteResponse(rec, 200, "id-\"quoted\"", now, "")
+	assert.Equal(t, `{"requestId":"id-\"quoted\"","timestamp":1700000000123}`, rec.Body.String())
+	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+	assert.Equal(t, "55", rec.Header().Get("Content-Length"))
+
+	long := strings.Repeat("é", MaxErrorMessage+10)
+	body := AppendResponse(nil, "r", now, long)
+	var got struct {
+		ErrorMessage string `json:"errorMessage"`
+		Timestamp    json.Number
+	}
+	require.NoError(t, json.Unmarshal(body, &got))
+	assert.Equal(t, MaxErrorMessage, len([]rune(got.ErrorMessage)), "errorMessage is cut to 8192 characters")
+	assert.Equal(t, "1700000000123", got.Timestamp.String(), "timestamp is a JSON number in milliseconds")
+	assert.True(t, json.Valid(AppendResponse(nil, "r", now, "bad \xff utf8 \x01")))
+}
+
+func TestCommonAttributes(t *testing.T) {
+	pairs, err := ParseCommonAttributes(`{"commonAttributes":{"env":"prod","team":"sec \u0026 ops"}}`)
+	require.NoError(t, err)
+	assert.Equal(t, [][2]string{{"env", "prod"}, {"team", "sec & ops"}}, pairs)
+	pairs, err = ParseCommonAttributes("")
+	require.NoError(t, err)
+	assert.Empty(t, pairs)
+	for _, bad := range []string{`{"commonAttributes":`, `{"commonAttributes":{"a":1}}`, `[]`, `{"commonAttributes":[]}`} {
+		_, err := ParseCommonAttributes(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestKeySet(t *testing.T) {
+	ks := NewKeySet("current", "", "previous")
+	assert.Equal(t, 2, ks.Len(), "empty keys are ignored")
+	assert.True(t, ks.Match("current"))
+	assert.True(t, ks.Match("previous"))
+	assert.False(t, ks.Match(""))
+	assert.False(t, ks.Match("curren"))
+	assert.False(t, ks.Match("current "))
+}
+
+func TestDeduplicator(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	d := NewDeduplicator(2, time.Minute)
+	assert.Equal(t, New, d.Begin("a", t0))
+	assert.Equal(t, InFlight, d.Begin("a", t0), "the same request while it is processed")
+	d.Done("a", true, t0)
+	assert.Equal(t, Duplicate, d.Begin("a", t0.Add(time.Second)))
+
+	assert.Equal(t, New, d.Begin("failed", t0))
+	d.Done("failed", false, t0)
+	assert.Equal(t, New, d.Begin("failed", t0), "a failed request is processed again")
+	d.Done("failed", true, t0)
+
+	assert.Equal(t, New, d.Begin("c", t0))
+	d.Done("c", true, t0)
+	assert.Equal(t, 2, d.Len(), "bounded by size")
+	assert.Equal(t, New, d.Begin("a", t0), "the oldest was evicted")
+	d.Done("a", true, t0)
+	assert.Equal(t, New, d.Begin("c", t0.Add(2*time.Minute)), "expired after the ttl")
+
+	off := NewDeduplicator(0, time.Minute)
+	off.Done("x", true, t0)
+	assert.Equal(t, New, off.Begin("x", t0), "size 0 disables it")
+}
+
+// FuzzParseRequest checks ParseRequest never panics and agrees with encoding/json and
+// encoding/base64 on what it accepts; the seed corpus (real bodies) runs in plain go test.
+func FuzzParseRequest(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/firehose-requests/*/*.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"requestId":"a","timestamp":1,"records":[{"data":"e30="},{"data":"!!"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := ParseRequest(bytes.Clone(body), nil)
+		if err != nil {
+			return
+		}
+		var want realBody
+		if json.Unmarshal(body, &want) != nil {
+			return // e.g. duplicate keys or unknown members, which we accept too
+		}
+		require.Len(t, req.Records, len(want.Records))
+		for i, r := range want.Records {
+			data, decErr := base64.StdEncoding.DecodeString(r.Data)
+			if decErr == nil {
+				require.NoError(t, req.Records[i].Err)
+				require.Equal(t, data, req.Records[i].Data)
+			}
+		}
+	})
+}
