@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -60,11 +61,7 @@ type Decoder struct {
 	resources map[resourceKey]plog.LogRecordSlice
 	stats     Stats
 	vd        valueDecoder
-	sc        scratch
-	top       []member // members of the current document
-	inner     []member // members of an envelope's detail or a log event
-	events    []member
-	message   []member // members of a log event's message
+	levels    [][]member // raw mode: member buffers by nesting depth
 	gz        *gzip.Reader
 }
 
@@ -85,7 +82,7 @@ type resourceKey struct {
 // cloudWatchContext is the envelope of one CloudWatch Logs DATA_MESSAGE.
 type cloudWatchContext struct {
 	owner, logGroup, logStream string
-	filters                    []byte // raw JSON array
+	filters                    pcommon.Map // "f": subscriptionFilters, when present
 }
 
 // Begin starts a new request.
@@ -116,7 +113,7 @@ func (d *Decoder) AddInvalid(index int, raw []byte, errorType string, cause erro
 }
 
 // AddRecord decodes one Firehose record's data. data is owned by the decoder from now on:
-// in map mode, escaped strings are decoded in place and the log bodies alias data.
+// log bodies and attributes alias it, so it must not be modified afterwards.
 func (d *Decoder) AddRecord(index int, data []byte) {
 	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
 		plain, err := d.gunzip(data)
@@ -135,19 +132,67 @@ func (d *Decoder) AddRecord(index int, data []byte) {
 		d.invalid(index, data, ShapeInvalid, ErrorTypeInvalidJSON, errors.New("empty record"))
 		return
 	}
-	for !sc.AtEnd() {
-		start := sc.Pos()
-		var err error
-		if sc.Peek() == '{' {
-			d.top, err = scanObject(&sc, d.top[:0]) // validates the document
-		} else {
-			err = sc.Skip()
-		}
+	if d.opts.RawBody {
+		d.addRawDocuments(index, data)
+	} else {
+		d.addMapDocuments(index, data)
+	}
+}
+
+// addMapDocuments decodes each JSON document of data in one pass, then classifies and maps
+// the decoded value. Strings are never unescaped in place, so a document that turns out to
+// be malformed still has its original bytes for the invalid record.
+func (d *Decoder) addMapDocuments(index int, data []byte) {
+	docs := jsonscan.New(data, false)
+	for !docs.AtEnd() {
+		start := docs.Pos()
+		d.vd.sc = docs
+		d.vd.newDocument()
+		v := pcommon.NewValueEmpty()
+		err := d.vd.decode(v)
+		docs = d.vd.sc // the decoder is reused for CloudWatch Logs messages below
 		if err != nil {
 			d.invalid(index, data[start:], ShapeInvalid, ErrorTypeInvalidJSON, err)
 			return
 		}
-		d.addDocument(index, data[start:sc.Pos()])
+		if v.Type() != pcommon.ValueTypeMap {
+			d.stats.Shapes[ShapeOther]++
+			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
+			v.CopyTo(lr.Body())
+			d.putLiterals(lr.Attributes(), "")
+			continue
+		}
+		addDocument(d, index, mapView{m: v.Map(), d: d})
+	}
+}
+
+// addRawDocuments validates each JSON document of data and classifies and maps it from its
+// text; CloudTrail records keep their text as the body.
+func (d *Decoder) addRawDocuments(index int, data []byte) {
+	sc := jsonscan.New(data, false)
+	for !sc.AtEnd() {
+		start := sc.Pos()
+		if sc.Peek() != '{' {
+			if err := sc.Skip(); err != nil {
+				d.invalid(index, data[start:], ShapeInvalid, ErrorTypeInvalidJSON, err)
+				return
+			}
+			d.stats.Shapes[ShapeOther]++
+			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
+			d.decodeRaw(data[start:sc.Pos()], lr.Body())
+			d.putLiterals(lr.Attributes(), "")
+			continue
+		}
+		if len(d.levels) == 0 {
+			d.levels = append(d.levels, nil)
+		}
+		ms, err := scanObject(&sc, d.levels[0][:0]) // validates the document
+		d.levels[0] = ms
+		if err != nil {
+			d.invalid(index, data[start:], ShapeInvalid, ErrorTypeInvalidJSON, err)
+			return
+		}
+		addDocument(d, index, rawView{raw: data[start:sc.Pos()], ms: ms, d: d})
 	}
 }
 
@@ -175,28 +220,29 @@ func (d *Decoder) gunzip(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// addDocument handles one validated top-level JSON value of a record.
-func (d *Decoder) addDocument(index int, doc []byte) {
-	if !isObject(doc) {
-		d.stats.Shapes[ShapeOther]++
-		d.addOther(EventNameRecord, doc, resourceKey{}, 0)
-		return
-	}
-	// d.top holds doc's members (AddRecord scanned them).
+// addDocument classifies one top-level JSON object of a record.
+func addDocument[V view[V]](d *Decoder, index int, doc V) {
 	switch {
-	case find(d.top, "detail-type") != nil && find(d.top, "detail") != nil:
+	case doc.has("detail-type") && doc.has("detail"):
 		d.stats.Shapes[ShapeEventBridge]++
-		d.addEventBridge(doc, d.top, nil, nil)
-	case find(d.top, "messageType") != nil && find(d.top, "logEvents") != nil || isControlMessage(d.top):
-		d.addCloudWatch(index, d.top)
-	case len(find(d.top, "Records")) > 0 && find(d.top, "Records")[0] == '[':
-		d.addRecordsFile(find(d.top, "Records"))
-	case looksLikeCloudTrail(d.top):
+		addEventBridge(d, doc, resourceKey{}, extras[V]{})
+	case doc.has("messageType") && (doc.has("logEvents") || isControlMessage(doc)):
+		addCloudWatch(d, index, doc)
+	case doc.eachElement("Records",
+		func(rec V) {
+			d.stats.Shapes[ShapeRecordsFile]++
+			addCloudTrail(d, rec, resourceKey{}, extras[V]{}, 0)
+		},
+		func(i int) {
+			d.stats.Shapes[ShapeRecordsFile]++
+			doc.elementToBody(d.newRecord(resourceKey{}, EventNameRecord, 0), "Records", i)
+		}):
+	case looksLikeCloudTrail(doc):
 		d.stats.Shapes[ShapeBare]++
-		d.addCloudTrail(doc, d.top, resourceKey{}, nil, 0)
+		addCloudTrail(d, doc, resourceKey{}, extras[V]{}, 0)
 	default:
 		d.stats.Shapes[ShapeOther]++
-		d.addOther(EventNameRecord, doc, resourceKey{}, 0)
+		doc.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
 	}
 }
 
@@ -204,127 +250,102 @@ func (d *Decoder) addDocument(index int, doc []byte) {
 // of them is taken for one (Insight events lack eventName, exported ones eventVersion or eventTime).
 var cloudTrailKeys = [...]string{"eventVersion", "eventTime", "eventName", "eventSource", "eventType", "eventID", "userIdentity", "awsRegion", "recipientAccountId"}
 
-func looksLikeCloudTrail(ms []member) bool {
+func looksLikeCloudTrail[V view[V]](doc V) bool {
 	n := 0
 	for _, k := range cloudTrailKeys {
-		if find(ms, k) != nil {
+		if doc.has(k) {
 			n++
 		}
 	}
 	return n >= 2
 }
 
-func isControlMessage(ms []member) bool {
-	t, _ := rawString(find(ms, "messageType"))
+func isControlMessage[V view[V]](doc V) bool {
+	t, _ := doc.str("messageType")
 	return t == "CONTROL_MESSAGE"
 }
 
-// addCloudTrail appends the log record of one CloudTrail record (raw is its JSON text and
-// top its members) to the resource of its account and region; base supplies the envelope's
-// account, region and CloudWatch Logs context where the record lacks them.
-func (d *Decoder) addCloudTrail(raw []byte, top []member, base resourceKey, extra func(pcommon.Map), fallback pcommon.Timestamp) {
-	key := base
-	if a, _ := rawString(find(top, "recipientAccountId")); a != "" {
-		key.account = a
-	} else if a := identityAccount(top, &d.sc); a != "" {
-		key.account = a
-	}
-	if r, _ := rawString(find(top, "awsRegion")); r != "" {
-		key.region = r
-	}
+// extras is what a wrapping adds to a CloudTrail record's attributes.
+type extras[V any] struct {
+	envelope   *V // the EventBridge envelope
+	logEventID string
+	hasID      bool
+}
+
+// newRecord appends a log record to the resource of key.
+func (d *Decoder) newRecord(key resourceKey, name string, ts pcommon.Timestamp) plog.LogRecord {
 	lr := d.recordsFor(key).AppendEmpty()
 	lr.SetObservedTimestamp(d.observed)
-	mapCloudTrail(lr, top, &d.sc)
+	lr.SetTimestamp(ts)
+	lr.SetEventName(name)
+	return lr
+}
+
+// addCloudTrail appends the log record of one CloudTrail record to the resource of its
+// account and region; base supplies the envelope's account, region and CloudWatch Logs
+// context where the record lacks them; fallback is the timestamp when eventTime is unusable.
+func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V], fallback pcommon.Timestamp) {
+	key := base
+	account, region := recordResource(rec)
+	if account != "" {
+		key.account = account
+	}
+	if region != "" {
+		key.region = region
+	}
+	lr := d.newRecord(key, "", 0)
+	mapCloudTrail(lr, rec)
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(fallback)
 	}
-	if extra != nil {
-		extra(lr.Attributes())
+	attrs := lr.Attributes()
+	if ex.envelope != nil {
+		env := *ex.envelope
+		env.eachMember("detail", func(k string) { env.putAttr(attrs, envelopeKey(k), k) })
 	}
-	d.setBody(lr, raw, d.opts.RawBody)
-}
-
-// setBody stores raw as the body: its text, or its value decoded without loss.
-func (d *Decoder) setBody(lr plog.LogRecord, raw []byte, rawText bool) {
-	if rawText {
-		lr.Body().SetStr(bytesToString(raw))
-		return
+	if ex.hasID {
+		attrs.PutStr(KeyLogEventID, ex.logEventID)
 	}
-	d.vd.reset(raw, true)
-	if err := d.vd.decode(lr.Body()); err != nil {
-		// Unreachable for validated input; keep the record visible rather than lose it.
-		lr.Attributes().PutStr(KeyErrorType, ErrorTypeInvalidJSON)
-		lr.Attributes().PutStr(KeyErrorMessage, err.Error())
-		return
-	}
-	if len(d.vd.literals) > 0 {
-		s := lr.Attributes().PutEmptySlice(KeyNumberLiterals)
-		s.EnsureCapacity(len(d.vd.literals))
-		for _, p := range d.vd.literals {
-			s.AppendEmpty().SetStr(p)
-		}
-	}
-}
-
-func identityAccount(top []member, sc *scratch) string {
-	raw := find(top, "userIdentity")
-	if !isObject(raw) {
-		return ""
-	}
-	var err error
-	if sc.identity, err = scanMembers(sc.identity[:0], raw); err != nil {
-		return ""
-	}
-	a, _ := rawString(find(sc.identity, "accountId"))
-	return a
+	rec.toBody(lr, true)
 }
 
 // addEventBridge handles an EventBridge event: a CloudTrail record in its detail, or any
 // other event kept whole.
-func (d *Decoder) addEventBridge(doc []byte, env []member, cwl *cloudWatchContext, extra func(pcommon.Map)) {
-	detailType, _ := rawString(find(env, "detail-type"))
-	detail := find(env, "detail")
-	key := resourceKey{cwl: cwl}
-	key.account, _ = rawString(find(env, "account"))
-	key.region, _ = rawString(find(env, "region"))
+func addEventBridge[V view[V]](d *Decoder, env V, base resourceKey, ex extras[V]) {
+	key := base
+	if a, _ := env.str("account"); a != "" {
+		key.account = a
+	}
+	if r, _ := env.str("region"); r != "" {
+		key.region = r
+	}
 	var when pcommon.Timestamp
-	if s, ok := rawString(find(env, "time")); ok {
+	if s, ok := env.str("time"); ok {
 		if t, ok := parseEventTime(s); ok {
 			when = pcommon.NewTimestampFromTime(t)
 		}
 	}
-	if strings.HasSuffix(detailType, " via CloudTrail") && isObject(detail) {
-		d.inner, _ = scanMembers(d.inner[:0], detail)
-		if find(d.inner, "eventType") != nil || looksLikeCloudTrail(d.inner) {
-			envelope := func(attrs pcommon.Map) {
-				d.putEnvelope(attrs, env)
-				if extra != nil {
-					extra(attrs)
-				}
-			}
-			d.addCloudTrail(detail, d.inner, key, envelope, when)
+	detailType, _ := env.str("detail-type")
+	if strings.HasSuffix(detailType, " via CloudTrail") {
+		if detail, ok := env.object("detail"); ok && (detail.has("eventType") || looksLikeCloudTrail(detail)) {
+			ex.envelope = &env
+			addCloudTrail(d, detail, key, ex, when)
 			return
 		}
 	}
-	lr := d.recordsFor(key).AppendEmpty()
-	lr.SetObservedTimestamp(d.observed)
-	lr.SetTimestamp(when)
-	lr.SetEventName(EventNameEventBridge)
+	lr := d.newRecord(key, EventNameEventBridge, when)
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
 	lr.SetSeverityText("INFO")
 	attrs := lr.Attributes()
-	for _, m := range env {
-		switch m.key {
-		case "id", "detail-type", "source":
-			if s, ok := rawString(m.raw); ok {
-				attrs.PutStr(envelopeKey(m.key), s)
-			}
+	for _, k := range [...]string{"id", "detail-type", "source"} {
+		if s, ok := env.str(k); ok {
+			attrs.PutStr(envelopeKey(k), s)
 		}
 	}
-	if extra != nil {
-		extra(attrs)
+	if ex.hasID {
+		attrs.PutStr(KeyLogEventID, ex.logEventID)
 	}
-	d.setBody(lr, doc, false)
+	env.toBody(lr, false)
 }
 
 // envelopeKey names the attribute of an EventBridge envelope field.
@@ -338,44 +359,21 @@ func envelopeKey(field string) string {
 		return KeyEventBridgeSource
 	case "resources":
 		return KeyEventBridgeResources
+	case "version":
+		return KeyEventBridgePrefix + "version"
+	case "account":
+		return KeyEventBridgePrefix + "account"
+	case "time":
+		return KeyEventBridgePrefix + "time"
+	case "region":
+		return KeyEventBridgePrefix + "region"
 	}
 	return KeyEventBridgePrefix + field
 }
 
-// putEnvelope keeps every envelope field but detail as an attribute, values decoded as they are.
-func (d *Decoder) putEnvelope(attrs pcommon.Map, env []member) {
-	for _, m := range env {
-		if m.key == "detail" {
-			continue
-		}
-		d.vd.reset(m.raw, !d.opts.RawBody)
-		_ = d.vd.decode(attrs.PutEmpty(envelopeKey(m.key))) // validated
-	}
-}
-
-// addRecordsFile handles a CloudTrail log file {"Records":[...]}.
-func (d *Decoder) addRecordsFile(records []byte) {
-	sc := jsonscan.New(records, false)
-	sc.Consume('[')
-	for first := true; ; first = false {
-		more, err := sc.More(']', first)
-		if err != nil || !more {
-			return // validated: err is nil
-		}
-		raw, _ := sc.Raw()
-		d.stats.Shapes[ShapeRecordsFile]++
-		if isObject(raw) {
-			d.inner, _ = scanMembers(d.inner[:0], raw)
-			d.addCloudTrail(raw, d.inner, resourceKey{}, nil, 0)
-		} else {
-			d.addOther(EventNameRecord, raw, resourceKey{}, 0)
-		}
-	}
-}
-
 // addCloudWatch handles a CloudWatch Logs subscription payload.
-func (d *Decoder) addCloudWatch(index int, env []member) {
-	messageType, _ := rawString(find(env, "messageType"))
+func addCloudWatch[V view[V]](d *Decoder, index int, env V) {
+	messageType, _ := env.str("messageType")
 	switch messageType {
 	case "CONTROL_MESSAGE":
 		d.stats.ControlMessages++
@@ -384,131 +382,100 @@ func (d *Decoder) addCloudWatch(index int, env []member) {
 	case "DATA_MESSAGE":
 	default:
 		d.stats.Shapes[ShapeOther]++
-		d.addOther(EventNameRecord, nil, resourceKey{}, 0, env...)
+		env.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
 		return
 	}
-	cwl := &cloudWatchContext{filters: find(env, "subscriptionFilters")}
-	cwl.owner, _ = rawString(find(env, "owner"))
-	cwl.logGroup, _ = rawString(find(env, "logGroup"))
-	cwl.logStream, _ = rawString(find(env, "logStream"))
+	cwl := &cloudWatchContext{}
+	cwl.owner, _ = env.str("owner")
+	cwl.logGroup, _ = env.str("logGroup")
+	cwl.logStream, _ = env.str("logStream")
+	if env.has("subscriptionFilters") {
+		cwl.filters = pcommon.NewMap()
+		env.putAttr(cwl.filters, "f", "subscriptionFilters")
+	}
 	base := resourceKey{account: cwl.owner, cwl: cwl}
-
-	events := find(env, "logEvents")
-	sc := jsonscan.New(events, false)
-	if !sc.Consume('[') {
-		d.invalid(index, events, ShapeCloudWatch, ErrorTypeInvalidJSON, errors.New("logEvents is not an array"))
-		return
-	}
-	for first := true; ; first = false {
-		more, err := sc.More(']', first)
-		if err != nil || !more {
-			return
-		}
-		raw, _ := sc.Raw()
-		d.stats.Shapes[ShapeCloudWatch]++
-		d.addLogEvent(index, raw, base)
+	isArray := env.eachElement("logEvents",
+		func(ev V) {
+			d.stats.Shapes[ShapeCloudWatch]++
+			addLogEvent(d, index, ev, base)
+		},
+		func(i int) {
+			d.stats.Shapes[ShapeCloudWatch]++
+			lr := d.newRecord(base, EventNameLogEvent, 0)
+			env.elementToBody(lr, "logEvents", i)
+		})
+	if !isArray {
+		d.stats.Shapes[ShapeOther]++
+		env.toBody(d.newRecord(base, EventNameRecord, 0), false)
 	}
 }
 
-// addLogEvent handles one element of logEvents.
-func (d *Decoder) addLogEvent(index int, raw []byte, base resourceKey) {
-	if !isObject(raw) {
-		d.invalid(index, raw, ShapeCloudWatch, ErrorTypeInvalidJSON, errors.New("log event is not an object"))
-		return
-	}
-	d.events, _ = scanMembers(d.events[:0], raw)
-	idRaw := find(d.events, "id")
+// addLogEvent handles one log event of a CloudWatch Logs payload: its message is a
+// CloudTrail record, an EventBridge event, other JSON or text.
+func addLogEvent[V view[V]](d *Decoder, index int, ev V, base resourceKey) {
 	var ts pcommon.Timestamp
-	if n, ok := rawInt(find(d.events, "timestamp")); ok {
-		ts = pcommon.Timestamp(n * int64(time.Millisecond))
+	if ms, ok := ev.integer("timestamp"); ok {
+		ts = pcommon.Timestamp(ms * int64(time.Millisecond))
 	}
-	withID := func(attrs pcommon.Map) {
-		if id, ok := rawString(idRaw); ok {
-			attrs.PutStr(KeyLogEventID, id)
-		}
-	}
-	msgRaw := find(d.events, "message")
-	if len(msgRaw) == 0 || msgRaw[0] != '"' {
-		d.invalid(index, raw, ShapeCloudWatch, ErrorTypeInvalidJSON, errors.New("log event has no string message"))
+	id, hasID := ev.str("id")
+	msg, ok := ev.str("message")
+	if !ok {
+		lr := d.newRecord(base, EventNameLogEvent, ts)
+		ev.toBody(lr, false)
 		return
 	}
-	msgSc := jsonscan.New(msgRaw, !d.opts.RawBody)
-	msg, _ := msgSc.StringBytes() // validated
-
-	if isSingleObject(msg) {
-		d.message, _ = scanMembers(d.message[:0], msg)
-		switch {
-		case find(d.message, "detail-type") != nil && find(d.message, "detail") != nil:
-			d.addEventBridge(msg, d.message, base.cwl, withID)
-			return
-		case looksLikeCloudTrail(d.message):
-			d.addCloudTrail(msg, d.message, base, withID, ts)
+	// msg aliases the record buffer (or a copy of an escaped string); nothing modifies it.
+	text := unsafe.Slice(unsafe.StringData(msg), len(msg))
+	if d.opts.RawBody {
+		if isSingleObject(text) {
+			if doc, ok := d.rawObject(text, len(d.levels)); ok {
+				addMessage(d, doc, base, ts, extras[rawView]{logEventID: id, hasID: hasID})
+				return
+			}
+		}
+	} else if first := firstByte(text); first == '{' {
+		d.vd.reset(text, false)
+		d.vd.newDocument()
+		v := pcommon.NewValueEmpty()
+		if d.vd.decode(v) == nil && d.vd.sc.AtEnd() {
+			addMessage(d, mapView{m: v.Map(), d: d}, base, ts, extras[mapView]{logEventID: id, hasID: hasID})
 			return
 		}
 	}
-	lr := d.recordsFor(base).AppendEmpty()
-	lr.SetObservedTimestamp(d.observed)
-	lr.SetTimestamp(ts)
-	lr.SetEventName(EventNameLogEvent)
-	withID(lr.Attributes())
-	if isSingleObject(msg) || isSingleArray(msg) {
-		d.setBody(lr, msg, false)
-	} else {
-		lr.Body().SetStr(bytesToString(msg))
+	lr := d.newRecord(base, EventNameLogEvent, ts)
+	if hasID {
+		lr.Attributes().PutStr(KeyLogEventID, id)
+	}
+	lr.Body().SetStr(msg)
+}
+
+// addMessage handles a log event message that is one JSON object.
+func addMessage[V view[V]](d *Decoder, doc V, base resourceKey, ts pcommon.Timestamp, ex extras[V]) {
+	switch {
+	case doc.has("detail-type") && doc.has("detail"):
+		addEventBridge(d, doc, resourceKey{account: base.account, cwl: base.cwl}, ex)
+	case looksLikeCloudTrail(doc):
+		addCloudTrail(d, doc, base, ex, ts)
+	default:
+		lr := d.newRecord(base, EventNameLogEvent, ts)
+		if ex.hasID {
+			lr.Attributes().PutStr(KeyLogEventID, ex.logEventID)
+		}
+		doc.toBody(lr, false)
 	}
 }
 
-func isSingleObject(b []byte) bool { return isSingle(b, '{') }
-func isSingleArray(b []byte) bool  { return isSingle(b, '[') }
-
-// isSingle reports whether b holds exactly one valid JSON value that starts with open.
-func isSingle(b []byte, open byte) bool {
+func isSingleObject(b []byte) bool {
 	sc := jsonscan.New(b, false)
-	if sc.Peek() != open {
+	if sc.Peek() != '{' {
 		return false
 	}
 	return sc.Skip() == nil && sc.AtEnd()
 }
 
-func rawInt(raw []byte) (int64, bool) {
-	sc := jsonscan.New(raw, false)
-	lit, kind, err := sc.Number()
-	if err != nil || kind != jsonscan.Integer {
-		return 0, false
-	}
-	var n int64
-	for _, c := range lit {
-		if c == '-' {
-			continue
-		}
-		if n > (1<<62)/10 {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if lit[0] == '-' {
-		n = -n
-	}
-	return n, true
-}
-
-// addOther keeps a decodable value that is not CloudTrail as a log record whose body is the
-// value. When doc is nil, the members form the body.
-func (d *Decoder) addOther(name string, doc []byte, key resourceKey, ts pcommon.Timestamp, members ...member) {
-	lr := d.recordsFor(key).AppendEmpty()
-	lr.SetObservedTimestamp(d.observed)
-	lr.SetTimestamp(ts)
-	lr.SetEventName(name)
-	if doc != nil {
-		d.setBody(lr, doc, false)
-		return
-	}
-	body := lr.Body().SetEmptyMap()
-	body.EnsureCapacity(len(members))
-	for _, m := range members {
-		d.vd.reset(m.raw, !d.opts.RawBody)
-		_ = d.vd.decode(body.PutEmpty(m.key))
-	}
+func firstByte(b []byte) byte {
+	sc := jsonscan.New(b, false)
+	return sc.Peek()
 }
 
 // invalid keeps undecodable data as a log record and counts it.
@@ -566,9 +533,8 @@ func (d *Decoder) recordsFor(key resourceKey) plog.LogRecordSlice {
 		if c.owner != "" {
 			res.PutStr(KeyLogOwner, c.owner)
 		}
-		if len(c.filters) > 0 && c.filters[0] == '[' {
-			d.vd.reset(c.filters, false)
-			_ = d.vd.decode(res.PutEmpty(KeySubscriptionFilters))
+		if f, ok := c.filters.Get("f"); ok {
+			f.CopyTo(res.PutEmpty(KeySubscriptionFilters))
 		}
 	}
 	sl := rl.ScopeLogs().AppendEmpty()

@@ -57,24 +57,18 @@ func eventName(eventType string) string {
 	return EventNameCloudTrailOther
 }
 
-// scratch holds reusable member slices for the nested objects the mapping reads.
-type scratch struct {
-	identity, session, attrs, issuer, tls []member
-}
-
-// mapCloudTrail sets the EventName, severity, timestamp and attributes of lr from the
-// members of a CloudTrail record (REFERENCE §4). It returns the record's account and region
-// as far as the record itself tells them.
-func mapCloudTrail(lr plog.LogRecord, top []member, sc *scratch) (account, region string) {
+// mapCloudTrail sets the EventName, severity, timestamp and attributes of lr from a
+// CloudTrail record (REFERENCE §4).
+func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V) {
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(24)
 
-	eventType, _ := rawString(find(top, "eventType"))
+	eventType, _ := rec.str("eventType")
 	lr.SetEventName(eventName(eventType))
 
 	rpc := false
 	for _, f := range stringFields {
-		if s, ok := rawString(find(top, f.field)); ok {
+		if s, ok := rec.str(f.field); ok {
 			attrs.PutStr(f.attr, s)
 			rpc = rpc || f.attr == KeyRPCMethod || f.attr == KeyRPCService
 		}
@@ -83,92 +77,75 @@ func mapCloudTrail(lr plog.LogRecord, top []member, sc *scratch) (account, regio
 		attrs.PutStr(KeyRPCSystem, ValueRPCSystem)
 	}
 	for _, f := range boolFields {
-		if b, ok := rawBool(find(top, f.field)); ok {
+		if b, ok := rec.boolean(f.field); ok {
 			attrs.PutBool(f.attr, b)
 		}
 	}
 
-	if code, _ := rawString(find(top, "errorCode")); code != "" {
+	if code, _ := rec.str("errorCode"); code != "" {
 		lr.SetSeverityNumber(plog.SeverityNumberError)
 		lr.SetSeverityText("ERROR")
 	} else {
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
 		lr.SetSeverityText("INFO")
 	}
-	if s, ok := rawString(find(top, "eventTime")); ok {
+	if s, ok := rec.str("eventTime"); ok {
 		if t, ok := parseEventTime(s); ok {
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
 		}
 	}
-
-	identityAccount := mapUserIdentity(attrs, find(top, "userIdentity"), sc)
-	mapTLSDetails(attrs, find(top, "tlsDetails"), sc)
-
-	account, _ = rawString(find(top, "recipientAccountId"))
-	if account == "" {
-		account = identityAccount
+	if ui, ok := rec.object("userIdentity"); ok {
+		mapUserIdentity(attrs, ui)
 	}
-	region, _ = rawString(find(top, "awsRegion"))
+	if tls, ok := rec.object("tlsDetails"); ok {
+		mapTLSDetails(attrs, tls)
+	}
+}
+
+// recordResource returns a CloudTrail record's account and region, as far as it tells them.
+func recordResource[V view[V]](rec V) (account, region string) {
+	account, _ = rec.str("recipientAccountId")
+	if account == "" {
+		if ui, ok := rec.object("userIdentity"); ok {
+			account, _ = ui.str("accountId")
+		}
+	}
+	region, _ = rec.str("awsRegion")
 	return account, region
 }
 
-// mapUserIdentity maps userIdentity and returns its accountId.
-func mapUserIdentity(attrs pcommon.Map, raw []byte, sc *scratch) (account string) {
-	if !isObject(raw) {
-		return ""
-	}
-	var err error
-	if sc.identity, err = scanMembers(sc.identity[:0], raw); err != nil {
-		return ""
-	}
+func mapUserIdentity[V view[V]](attrs pcommon.Map, ui V) {
 	for _, f := range userIdentityFields {
-		if s, ok := rawString(find(sc.identity, f.field)); ok {
+		if s, ok := ui.str(f.field); ok {
 			attrs.PutStr(f.attr, s)
 		}
 	}
-	account, _ = rawString(find(sc.identity, "accountId"))
-
-	userName, hasUser := rawString(find(sc.identity, "userName"))
-	session := find(sc.identity, "sessionContext")
-	if isObject(session) {
-		if sc.session, err = scanMembers(sc.session[:0], session); err == nil {
-			if a := find(sc.session, "attributes"); isObject(a) {
-				if sc.attrs, err = scanMembers(sc.attrs[:0], a); err == nil {
-					if b, ok := rawBool(find(sc.attrs, "mfaAuthenticated")); ok {
-						attrs.PutBool(KeyMFAAuthenticated, b)
-					}
-				}
+	userName, hasUser := ui.str("userName")
+	if session, ok := ui.object("sessionContext"); ok {
+		if a, ok := session.object("attributes"); ok {
+			if b, ok := a.boolean("mfaAuthenticated"); ok {
+				attrs.PutBool(KeyMFAAuthenticated, b)
 			}
-			if !hasUser {
-				if iss := find(sc.session, "sessionIssuer"); isObject(iss) {
-					if sc.issuer, err = scanMembers(sc.issuer[:0], iss); err == nil {
-						userName, hasUser = rawString(find(sc.issuer, "userName"))
-					}
-				}
+		}
+		if !hasUser {
+			if iss, ok := session.object("sessionIssuer"); ok {
+				userName, hasUser = iss.str("userName")
 			}
 		}
 	}
 	if hasUser {
 		attrs.PutStr(KeyUserName, userName)
 	}
-	return account
 }
 
-func mapTLSDetails(attrs pcommon.Map, raw []byte, sc *scratch) {
-	if !isObject(raw) {
-		return
-	}
-	var err error
-	if sc.tls, err = scanMembers(sc.tls[:0], raw); err != nil {
-		return
-	}
-	if v, ok := rawString(find(sc.tls, "tlsVersion")); ok {
+func mapTLSDetails[V view[V]](attrs pcommon.Map, tls V) {
+	if v, ok := tls.str("tlsVersion"); ok {
 		attrs.PutStr(KeyTLSProtocolVersion, strings.TrimPrefix(v, "TLSv"))
 	}
-	if v, ok := rawString(find(sc.tls, "cipherSuite")); ok {
+	if v, ok := tls.str("cipherSuite"); ok {
 		attrs.PutStr(KeyTLSCipher, v)
 	}
-	if v, ok := rawString(find(sc.tls, "clientProvidedHostHeader")); ok {
+	if v, ok := tls.str("clientProvidedHostHeader"); ok {
 		attrs.PutStr(KeyServerAddress, v)
 	}
 }

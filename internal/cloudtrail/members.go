@@ -1,6 +1,8 @@
 package cloudtrail
 
 import (
+	"strconv"
+
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
 )
 
@@ -64,8 +66,7 @@ func rawString(raw []byte) (string, bool) {
 	return s, err == nil
 }
 
-// rawBool decodes raw as a JSON boolean or as the strings "true"/"false" in any letter case
-// (CloudTrail writes mfaAuthenticated as a string; some exports write readOnly as "True").
+// rawBool decodes raw as a JSON boolean or as a boolean string (see boolString).
 func rawBool(raw []byte) (value, ok bool) {
 	switch string(raw) {
 	case "true":
@@ -73,10 +74,15 @@ func rawBool(raw []byte) (value, ok bool) {
 	case "false":
 		return false, true
 	}
-	s, isStr := rawString(raw)
-	if !isStr {
-		return false, false
+	if s, isStr := rawString(raw); isStr {
+		return boolString(s)
 	}
+	return false, false
+}
+
+// boolString reads "true"/"false" in any letter case (CloudTrail writes mfaAuthenticated as a
+// string; some exports write readOnly as "True"). Nothing else is taken for a boolean.
+func boolString(s string) (value, ok bool) {
 	switch {
 	case equalFold(s, "true"):
 		return true, true
@@ -84,6 +90,36 @@ func rawBool(raw []byte) (value, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// rawInt decodes raw as an integer literal that fits int64.
+func rawInt(raw []byte) (int64, bool) {
+	sc := jsonscan.New(raw, false)
+	lit, kind, err := sc.Number()
+	if err != nil || kind != jsonscan.Integer || !sc.AtEnd() {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(bytesToString(lit), 10, 64)
+	return n, err == nil
+}
+
+// forEachElement calls f with the index and raw text of each element of a validated array.
+func forEachElement(arr []byte, f func(int, []byte)) {
+	sc := jsonscan.New(arr, false)
+	if !sc.Consume('[') {
+		return
+	}
+	for i := 0; ; i++ {
+		more, err := sc.More(']', i == 0)
+		if err != nil || !more {
+			return
+		}
+		raw, err := sc.Raw()
+		if err != nil {
+			return
+		}
+		f(i, raw)
+	}
 }
 
 func equalFold(s, lower string) bool {

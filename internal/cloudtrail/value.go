@@ -28,6 +28,11 @@ type pathElem struct {
 
 func (d *valueDecoder) reset(buf []byte, inPlace bool) {
 	d.sc = jsonscan.New(buf, inPlace)
+	d.newDocument()
+}
+
+// newDocument forgets the paths and literals of the previous document.
+func (d *valueDecoder) newDocument() {
 	d.path = d.path[:0]
 	d.literals = d.literals[:0]
 }
@@ -154,17 +159,8 @@ func (d *valueDecoder) pointer() string {
 		b.WriteByte('/')
 		if e.index >= 0 {
 			b.WriteString(strconv.Itoa(e.index))
-			continue
-		}
-		for i := 0; i < len(e.key); i++ {
-			switch e.key[i] {
-			case '~':
-				b.WriteString("~0")
-			case '/':
-				b.WriteString("~1")
-			default:
-				b.WriteByte(e.key[i])
-			}
+		} else {
+			b.WriteString(escapePointer(e.key))
 		}
 	}
 	return b.String()

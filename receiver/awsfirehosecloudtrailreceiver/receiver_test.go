@@ -115,11 +115,12 @@ func TestStalledClientIsDisconnected(t *testing.T) {
 type contractGenerator struct {
 	t      *testing.T
 	url    string
+	client http.Client
 	nextID atomic.Int64
 }
 
 func (g *contractGenerator) Start() {}
-func (g *contractGenerator) Stop()  {}
+func (g *contractGenerator) Stop()  { g.client.CloseIdleConnections() }
 
 func (g *contractGenerator) Generate() []receivertest.UniqueIDAttrVal {
 	id := g.nextID.Add(1)
@@ -128,13 +129,18 @@ func (g *contractGenerator) Generate() []receivertest.UniqueIDAttrVal {
 	event := fmt.Sprintf(`{"version":"0","id":"e-%d","detail-type":"AWS API Call via CloudTrail","source":"aws.sts","account":"123456789012","time":"2024-01-02T03:04:05Z","region":"us-east-1","resources":[],"detail":{"eventVersion":"1.08","eventType":"AwsApiCall","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com"},"test_id":%d}`, id, id)
 	requestID := fmt.Sprintf("req-%d", id)
 	body := replay.RequestBody(requestID, time.Now(), [][]byte{[]byte(event)})
-	for {
+	for attempt := 0; ; attempt++ {
+		require.Less(g.t, attempt, 1000, "request %s never succeeded", requestID)
 		req, err := http.NewRequest(http.MethodPost, g.url, bytes.NewReader(body))
 		require.NoError(g.t, err)
 		req.Header.Set(firehose.HeaderRequestID, requestID)
 		req.Header.Set(firehose.HeaderAccessKey, testKey)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(g.t, err)
+		resp, err := g.client.Do(req)
+		if err != nil {
+			// Firehose retries network errors too (e.g. a pooled connection to the previous
+			// scenario's receiver, now closed).
+			continue
+		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		switch resp.StatusCode {

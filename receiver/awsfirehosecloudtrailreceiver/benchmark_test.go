@@ -1,0 +1,142 @@
+package awsfirehosecloudtrailreceiver
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/receiver/awsfirehosecloudtrailreceiver/internal/metadata"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/firehose"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/replay"
+)
+
+// benchBodies wraps every real CloudTrail record as an EventBridge event and packs them into
+// Firehose request bodies of about bodySize bytes. It returns the bodies and the events in each.
+func benchBodies(b *testing.B, bodySize int) ([][]byte, []int) {
+	b.Helper()
+	var events [][]byte
+	files, err := filepath.Glob("../../testdata/cloudtrail/*.ndjson")
+	require.NoError(b, err)
+	for _, file := range files {
+		base := filepath.Base(file)
+		if strings.HasPrefix(base, "eventbridge-non") || strings.HasPrefix(base, "cloudwatch") || strings.HasPrefix(base, "plaso-lookupevents-wrapper") {
+			continue
+		}
+		f, err := os.Open(file)
+		require.NoError(b, err)
+		lines, err := replay.ReadNDJSON(f)
+		f.Close()
+		require.NoError(b, err)
+		for _, line := range lines {
+			if strings.HasPrefix(base, "eventbridge-") {
+				events = append(events, line)
+				continue
+			}
+			ev, err := replay.EventBridgeEvent(line)
+			require.NoError(b, err)
+			events = append(events, ev)
+		}
+	}
+	var bodies [][]byte
+	var counts []int
+	for i := 0; i < len(events); {
+		var batch [][]byte
+		size := 0
+		// base64 grows data by 4/3; each record adds {"data":""}, (12 bytes).
+		for ; i < len(events) && size+len(events[i])*4/3+12 < bodySize; i++ {
+			batch = append(batch, events[i])
+			size += len(events[i])*4/3 + 12
+		}
+		bodies = append(bodies, replay.RequestBody(fmt.Sprintf("req-%d", len(bodies)), time.Now(), batch))
+		counts = append(counts, len(batch))
+	}
+	// Repeat the corpus until there are enough distinct-id bodies to keep workers busy.
+	for len(bodies) < 64 {
+		n := len(bodies)
+		for j := 0; j < n; j++ {
+			bodies = append(bodies, bytes.Replace(bodies[j], []byte(`"req-`), []byte(`"rep`+strconv.Itoa(len(bodies))+`-`), 1))
+			counts = append(counts, counts[j])
+		}
+	}
+	return bodies, counts
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkHandler is the benchmark that matters: ~1 MiB Firehose bodies of real
+// EventBridge-wrapped CloudTrail events through the HTTP handler into a no-op consumer,
+// concurrently. It reports process CPU per event (all goroutines, GC included), events/s,
+// body MB/s and allocations per event.
+func BenchmarkHandler(b *testing.B) {
+	for _, format := range []string{BodyFormatMap, BodyFormatRaw} {
+		b.Run("body_format="+format, func(b *testing.B) {
+			bodies, counts := benchBodies(b, 1<<20)
+			cfg := testConfig()
+			cfg.BodyFormat = format
+			cfg.Deduplication.Enabled = false // the same bodies are sent again and again
+			r, err := newReceiver(cfg, receivertestSettings(), consumertest.NewNop())
+			require.NoError(b, err)
+			h := r.handler
+			var totalEvents, totalBytes int64
+			var mu sync.Mutex
+			var next int
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				var events, bytesIn int64
+				body := make([]byte, 0, 2<<20)
+				for pb.Next() {
+					mu.Lock()
+					i := next % len(bodies)
+					next++
+					mu.Unlock()
+					body = append(body[:0], bodies[i]...) // the handler owns (and decodes in) its body
+					req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+					req.Header.Set(firehose.HeaderAccessKey, testKey)
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+					}
+					events += int64(counts[i])
+					bytesIn += int64(len(bodies[i]))
+				}
+				mu.Lock()
+				totalEvents += events
+				totalBytes += bytesIn
+				mu.Unlock()
+			})
+			cpu := cpuTime() - cpu0
+			b.StopTimer()
+			elapsed := b.Elapsed()
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(totalEvents)/1000, "cpu-µs/event")
+			b.ReportMetric(float64(totalEvents)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(totalBytes)/elapsed.Seconds()/1e6, "body-MB/s")
+			b.ReportMetric(float64(totalEvents)/float64(b.N), "events/op")
+			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
+		})
+	}
+}
+
+func receivertestSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }
