@@ -61,7 +61,7 @@ func eventName(eventType string) string {
 // CloudTrail record (REFERENCE §4).
 func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V) {
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(24)
+	attrs.EnsureCapacity(32)
 
 	eventType, _ := rec.str("eventType")
 	lr.SetEventName(eventName(eventType))

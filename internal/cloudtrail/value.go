@@ -19,6 +19,10 @@ type valueDecoder struct {
 	sc       jsonscan.Scanner
 	path     []pathElem
 	literals []string
+	// sizes remembers how many members the last object under each key had, to size the
+	// next one up front: CloudTrail records are regular, and growing maps one append at a
+	// time was the largest allocation cost.
+	sizes map[string]int
 }
 
 type pathElem struct {
@@ -70,6 +74,16 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 
 func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 	d.sc.Consume('{')
+	var under string // the key this object sits under ("" at the top)
+	if n := len(d.path); n > 0 {
+		under = d.path[n-1].key
+	}
+	if d.sizes == nil {
+		d.sizes = make(map[string]int, 64)
+	}
+	if n := d.sizes[under]; n > 0 {
+		m.EnsureCapacity(n)
+	}
 	d.path = append(d.path, pathElem{index: -1})
 	top := len(d.path) - 1
 	for first := true; ; first = false {
@@ -90,12 +104,19 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 		}
 	}
 	d.path = d.path[:top]
+	if n := m.Len(); n != d.sizes[under] && len(d.sizes) < 4096 {
+		d.sizes[under] = n
+	}
 	return nil
 }
 
 func (d *valueDecoder) decodeArray(s pcommon.Slice) error {
 	d.sc.Consume('[')
-	d.path = append(d.path, pathElem{})
+	var under string
+	if n := len(d.path); n > 0 {
+		under = d.path[n-1].key
+	}
+	d.path = append(d.path, pathElem{key: under})
 	top := len(d.path) - 1
 	for i := 0; ; i++ {
 		more, err := d.sc.More(']', i == 0)
