@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -479,8 +480,9 @@ func plainRun(b []byte, i int) int {
 		quote := w ^ (ones * '"')
 		backslash := w ^ (ones * '\\')
 		special := ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash) | (w - ones*0x20) | w
-		if special&highs != 0 {
-			return i
+		if special &= highs; special != 0 {
+			// The lowest flagged byte is a real one: borrows only flag bytes above it.
+			return i + bits.TrailingZeros64(special)>>3
 		}
 	}
 	return i
