@@ -57,11 +57,14 @@ func eventName(eventType string) string {
 	return EventNameCloudTrailOther
 }
 
+// attributeCapacity fits the attributes of a typical record, EventBridge envelope included.
+const attributeCapacity = 28
+
 // mapCloudTrail sets the EventName, severity, timestamp and attributes of lr from a
 // CloudTrail record (REFERENCE §4).
 func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V) {
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(32)
+	attrs.EnsureCapacity(attributeCapacity)
 
 	eventType, _ := rec.str("eventType")
 	lr.SetEventName(eventName(eventType))

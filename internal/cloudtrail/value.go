@@ -82,7 +82,7 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 		d.sizes = make(map[string]int, 64)
 	}
 	if n := d.sizes[under]; n > 0 {
-		m.EnsureCapacity(n)
+		m.EnsureCapacity(min(n, maxSizeHint))
 	}
 	d.path = append(d.path, pathElem{index: -1})
 	top := len(d.path) - 1
@@ -134,6 +134,10 @@ func (d *valueDecoder) decodeArray(s pcommon.Slice) error {
 	d.path = d.path[:top]
 	return nil
 }
+
+// maxSizeHint bounds a size hint: a key whose objects vary (requestParameters) must not make
+// every later object over-allocate.
+const maxSizeHint = 24
 
 // setNumber stores a number literal exactly: Int when it is an integer that fits int64,
 // Double when a float64 holds exactly its decimal value, else the literal text.

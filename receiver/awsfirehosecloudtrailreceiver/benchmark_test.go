@@ -140,3 +140,101 @@ func BenchmarkHandler(b *testing.B) {
 }
 
 func receivertestSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }
+
+// largeBody builds a Firehose body of about size bytes and at most 10,000 records (Firehose's
+// limits) from real events: each record is a CloudTrail log file of several real records.
+func largeBody(b *testing.B, size int) ([]byte, int) {
+	b.Helper()
+	bodies, _ := benchBodies(b, 1<<30) // one body holding every real event once
+	var events [][]byte
+	req, err := firehose.ParseRequest(bytes.Clone(bodies[0]), nil)
+	require.NoError(b, err)
+	for _, r := range req.Records {
+		events = append(events, r.Data)
+	}
+	eventBytes := 0
+	for _, e := range events {
+		eventBytes += len(e)
+	}
+	// base64 adds a third: fill size with at most 10,000 records of whole events.
+	perRecord := (size*3/4/10000)/(eventBytes/len(events)) + 1
+	var records [][]byte
+	total, n := 0, 0
+	for i := 0; total < size*3/4 && len(records) < 10000; i++ {
+		batch := make([][]byte, 0, perRecord)
+		for j := 0; j < perRecord; j++ {
+			detail := events[(i*perRecord+j)%len(events)]
+			batch = append(batch, detail)
+		}
+		rec := replay.RecordsFile(batch)
+		records = append(records, rec)
+		total += len(rec)
+		n += perRecord
+	}
+	return replay.RequestBody("large", time.Now(), records), n
+}
+
+// peakRSS reads the process's resident-set high-water mark.
+func peakRSS(b *testing.B) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	require.NoError(b, err)
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, err := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			require.NoError(b, err)
+			return kb << 10
+		}
+	}
+	b.Skip("no VmHWM in /proc/self/status")
+	return 0
+}
+
+// BenchmarkLargeRequests sends 64 MiB Firehose bodies: one at a time (reporting bytes
+// allocated per body byte, the transient heap a request needs) and four at once (reporting
+// the process's peak RSS).
+func BenchmarkLargeRequests(b *testing.B) {
+	for _, format := range []string{BodyFormatMap, BodyFormatRaw} {
+		b.Run("body_format="+format, func(b *testing.B) { benchmarkLargeRequests(b, format) })
+	}
+}
+
+func benchmarkLargeRequests(b *testing.B, format string) {
+	body, events := largeBody(b, 64<<20)
+	send := func(h http.Handler, id string) {
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set(firehose.HeaderAccessKey, testKey)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+	}
+	cfg := testConfig()
+	cfg.Deduplication.Enabled = false
+	cfg.BodyFormat = format
+	r, err := newReceiver(cfg, receivertestSettings(), consumertest.NewNop())
+	require.NoError(b, err)
+	b.Run("one 64 MiB request", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for b.Loop() {
+			send(r.handler, "one")
+		}
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(len(body)), "alloc-bytes/body-byte")
+		b.ReportMetric(float64(len(body))/(1<<20), "body-MiB")
+		b.ReportMetric(float64(events), "events")
+	})
+	b.Run("four concurrent 64 MiB requests", func(b *testing.B) {
+		for b.Loop() {
+			var wg sync.WaitGroup
+			for i := range 4 {
+				wg.Go(func() { send(r.handler, strconv.Itoa(i)) })
+			}
+			wg.Wait()
+		}
+		b.ReportMetric(float64(peakRSS(b))/(1<<20), "peak-RSS-MiB")
+	})
+}
