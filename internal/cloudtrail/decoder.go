@@ -61,7 +61,8 @@ type Decoder struct {
 	resources map[resourceKey]plog.LogRecordSlice
 	stats     Stats
 	vd        valueDecoder
-	levels    [][]member // raw mode: member buffers by nesting depth
+	levels    [][]member // raw mode: member buffers by nesting depth, while scanning
+	arena     []member   // raw mode: the scanned members of the current document
 	gz        *gzip.Reader
 }
 
@@ -183,16 +184,13 @@ func (d *Decoder) addRawDocuments(index int, data []byte) {
 			d.putLiterals(lr.Attributes(), "")
 			continue
 		}
-		if len(d.levels) == 0 {
-			d.levels = append(d.levels, nil)
-		}
-		ms, err := scanObject(&sc, d.levels[0][:0]) // validates the document
-		d.levels[0] = ms
+		d.arena = d.arena[:0]
+		first, n, err := d.scanTree(&sc, 0) // validates the document
 		if err != nil {
 			d.invalid(index, data[start:], ShapeInvalid, ErrorTypeInvalidJSON, err)
 			return
 		}
-		addDocument(d, index, rawView{raw: data[start:sc.Pos()], ms: ms, d: d})
+		addDocument(d, index, rawView{raw: data[start:sc.Pos()], ms: d.arena[first : first+n], d: d})
 	}
 }
 
@@ -428,7 +426,7 @@ func addLogEvent[V view[V]](d *Decoder, index int, ev V, base resourceKey) {
 	text := unsafe.Slice(unsafe.StringData(msg), len(msg))
 	if d.opts.RawBody {
 		if isSingleObject(text) {
-			if doc, ok := d.rawObject(text, len(d.levels)); ok {
+			if doc, ok := d.rawObject(text); ok {
 				addMessage(d, doc, base, ts, extras[rawView]{logEventID: id, hasID: hasID})
 				return
 			}

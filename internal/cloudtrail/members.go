@@ -6,54 +6,79 @@ import (
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
 )
 
-// member is one key of a JSON object and the raw text of its value.
+// member is one key of a JSON object and the raw text of its value. When the value is an
+// object that was scanned with its parent (see scanTree), its own members are
+// arena[first:first+n]; otherwise n is -1.
 type member struct {
-	key string
-	raw []byte
+	key      string
+	raw      []byte
+	first, n int32
 }
 
-// scanMembers validates the JSON object in raw and appends its members to dst. Keys with
-// escapes are copied; raw value slices alias raw. raw must hold exactly one object (with
-// surrounding whitespace allowed).
-func scanMembers(dst []member, raw []byte) ([]member, error) {
-	sc := jsonscan.New(raw, false)
-	return scanObject(&sc, dst)
-}
+// treeDepth is how deep scanTree records nested objects: far enough for
+// envelope → detail → userIdentity → sessionContext → attributes. Deeper objects are validated
+// and scanned again only if asked for.
+const treeDepth = 5
 
-// scanObject reads the object at the scanner's position, validating it, and appends its
-// members to dst.
-func scanObject(sc *jsonscan.Scanner, dst []member) ([]member, error) {
+// scanTree reads the object at the scanner's position, validating all of it, and appends the
+// members of it and of its nested objects (down to treeDepth) to d.arena, each object's
+// members contiguous. It returns where the object's own members are. Keys with escapes are
+// copied; raw slices alias the input.
+func (d *Decoder) scanTree(sc *jsonscan.Scanner, depth int) (first, n int32, err error) {
 	if err := sc.Expect('{'); err != nil {
-		return dst, err
+		return 0, 0, err
 	}
-	for first := true; ; first = false {
-		more, err := sc.More('}', first)
+	for len(d.levels) <= depth {
+		d.levels = append(d.levels, nil)
+	}
+	buf := d.levels[depth][:0]
+	defer func() { d.levels[depth] = buf[:0] }()
+	for firstMember := true; ; firstMember = false {
+		more, err := sc.More('}', firstMember)
 		if err != nil {
-			return dst, err
+			return 0, 0, err
 		}
 		if !more {
-			return dst, nil
+			break
 		}
 		k, err := sc.Key()
 		if err != nil {
-			return dst, err
+			return 0, 0, err
+		}
+		if sc.Peek() == '{' && depth+1 < treeDepth {
+			start := sc.Pos()
+			f, c, err := d.scanTree(sc, depth+1)
+			if err != nil {
+				return 0, 0, err
+			}
+			buf = append(buf, member{key: k, raw: sc.Buf()[start:sc.Pos():sc.Pos()], first: f, n: c})
+			continue
 		}
 		v, err := sc.Raw()
 		if err != nil {
-			return dst, err
+			return 0, 0, err
 		}
-		dst = append(dst, member{key: k, raw: v})
+		buf = append(buf, member{key: k, raw: v, n: -1})
 	}
+	first = int32(len(d.arena))
+	d.arena = append(d.arena, buf...)
+	return first, int32(len(buf)), nil
+}
+
+// findMember returns the member key (the last one when a key repeats, as in the map body).
+func findMember(ms []member, key string) (member, bool) {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].key == key {
+			return ms[i], true
+		}
+	}
+	return member{}, false
 }
 
 // find returns the raw value of key, or nil.
 func find(ms []member, key string) []byte {
-	for i := len(ms) - 1; i >= 0; i-- { // the last duplicate wins, as in the map body
-		if ms[i].key == key {
-			return ms[i].raw
-		}
-	}
-	return nil
+	m, _ := findMember(ms, key)
+	return m.raw
 }
 
 // rawString decodes raw as a JSON string; ok is false for any other type (null included).

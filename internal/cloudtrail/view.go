@@ -2,6 +2,8 @@ package cloudtrail
 
 import (
 	"strconv"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -142,17 +144,25 @@ func (v mapView) elementToBody(lr plog.LogRecord, key string, index int) {
 
 // rawView is an object's text and its members.
 type rawView struct {
-	raw   []byte
-	ms    []member
-	depth int
-	d     *Decoder
+	raw []byte
+	ms  []member
+	d   *Decoder
 }
 
-func (v rawView) str(key string) (string, bool)     { return rawString(find(v.ms, key)) }
-func (v rawView) boolean(key string) (bool, bool)   { return rawBool(find(v.ms, key)) }
-func (v rawView) integer(key string) (int64, bool)  { return rawInt(find(v.ms, key)) }
-func (v rawView) has(key string) bool               { return find(v.ms, key) != nil }
-func (v rawView) object(key string) (rawView, bool) { return v.d.rawObject(find(v.ms, key), v.depth+1) }
+func (v rawView) str(key string) (string, bool)    { return rawString(find(v.ms, key)) }
+func (v rawView) boolean(key string) (bool, bool)  { return rawBool(find(v.ms, key)) }
+func (v rawView) integer(key string) (int64, bool) { return rawInt(find(v.ms, key)) }
+func (v rawView) has(key string) bool              { return find(v.ms, key) != nil }
+func (v rawView) object(key string) (rawView, bool) {
+	m, ok := findMember(v.ms, key)
+	if !ok {
+		return rawView{}, false
+	}
+	if m.n >= 0 {
+		return rawView{raw: m.raw, ms: v.d.arena[m.first : m.first+m.n], d: v.d}, true
+	}
+	return v.d.rawObject(m.raw)
+}
 
 func (v rawView) eachElement(key string, f func(rawView), other func(int)) bool {
 	arr := find(v.ms, key)
@@ -160,7 +170,7 @@ func (v rawView) eachElement(key string, f func(rawView), other func(int)) bool 
 		return false
 	}
 	forEachElement(arr, func(i int, raw []byte) {
-		if e, ok := v.d.rawObject(raw, v.depth+1); ok {
+		if e, ok := v.d.rawObject(raw); ok {
 			f(e)
 		} else {
 			other(i)
@@ -201,20 +211,17 @@ func (v rawView) elementToBody(lr plog.LogRecord, key string, index int) {
 	})
 }
 
-// rawObject scans the object raw into the member buffer of depth.
-func (d *Decoder) rawObject(raw []byte, depth int) (rawView, bool) {
+// rawObject scans a validated object that was not scanned with its parent.
+func (d *Decoder) rawObject(raw []byte) (rawView, bool) {
 	if !isObject(raw) {
 		return rawView{}, false
 	}
-	for len(d.levels) <= depth {
-		d.levels = append(d.levels, nil)
-	}
-	ms, err := scanMembers(d.levels[depth][:0], raw)
-	d.levels[depth] = ms
+	sc := jsonscan.New(raw, false)
+	first, n, err := d.scanTree(&sc, 0)
 	if err != nil {
 		return rawView{}, false
 	}
-	return rawView{raw: raw, ms: ms, depth: depth, d: d}, true
+	return rawView{raw: raw, ms: d.arena[first : first+n], d: d}, true
 }
 
 // decodeRaw decodes one validated raw value into v (raw mode: never in place, so that every
