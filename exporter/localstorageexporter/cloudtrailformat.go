@@ -1,0 +1,349 @@
+package localstorageexporter // import "github.com/otelcol-cloudtrail/otelcol-cloudtrail/exporter/localstorageexporter"
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/cloudtrail"
+)
+
+// CloudTrail log file framing: a file is {"Records":[r1,r2,...]}.
+const (
+	recordsOpen  = `{"Records":[`
+	recordsClose = `]}`
+)
+
+// jsonSpace is the white space JSON allows around values.
+const jsonSpace = " \t\r\n"
+
+// unknownPathComponent replaces an absent or unusable account or region in paths.
+const unknownPathComponent = "unknown"
+
+// maxPathComponent bounds the length of an account or region in a path.
+const maxPathComponent = 64
+
+// recordBody tells how a log record is stored in the cloudtrail format.
+type recordBody uint8
+
+const (
+	bodyOther  recordBody = iota // not a CloudTrail record: OTLP JSON lines
+	bodyMap                      // a CloudTrail record as a map: re-serialised
+	bodyString                   // a CloudTrail record as its JSON text (body_format raw): copied
+)
+
+// classifyRecord tells whether lr is a CloudTrail record and how its body is held: its event
+// name starts with cloudtrail.EventNamePrefix and its body is a map or a string holding one
+// JSON object.
+func classifyRecord(lr plog.LogRecord) recordBody {
+	if !strings.HasPrefix(lr.EventName(), cloudtrail.EventNamePrefix) {
+		return bodyOther
+	}
+	body := lr.Body()
+	switch body.Type() {
+	case pcommon.ValueTypeMap:
+		return bodyMap
+	case pcommon.ValueTypeStr:
+		if isJSONObject(body.Str()) {
+			return bodyString
+		}
+	}
+	return bodyOther
+}
+
+// isJSONObject reports whether s is exactly one JSON object (surrounding white space allowed).
+func isJSONObject(s string) bool {
+	t := strings.TrimLeft(s, jsonSpace)
+	if t == "" || t[0] != '{' {
+		return false
+	}
+	// A read-only view of the string's bytes: json.Valid neither keeps nor modifies them.
+	return json.Valid(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// recordTime is the time that places a record in the archive: Timestamp (eventTime), else
+// ObservedTimestamp, else fallback.
+func recordTime(lr plog.LogRecord, fallback time.Time) time.Time {
+	if ts := lr.Timestamp(); ts != 0 {
+		return ts.AsTime().UTC()
+	}
+	if ts := lr.ObservedTimestamp(); ts != 0 {
+		return ts.AsTime().UTC()
+	}
+	return fallback.UTC()
+}
+
+// pathComponent makes an attribute value safe as one path component: ASCII letters, digits
+// and '-' are kept, anything else becomes '-'; empty values become unknownPathComponent.
+func pathComponent(v pcommon.Value, ok bool) string {
+	if !ok {
+		return unknownPathComponent
+	}
+	s := v.AsString()
+	if s == "" {
+		return unknownPathComponent
+	}
+	if len(s) > maxPathComponent {
+		s = s[:maxPathComponent]
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// resourceAccountRegion returns the sanitised cloud.account.id and cloud.region of a resource.
+func resourceAccountRegion(res pcommon.Resource) (account, region string) {
+	attrs := res.Attributes()
+	a, okA := attrs.Get(cloudtrail.KeyCloudAccountID)
+	r, okR := attrs.Get(cloudtrail.KeyCloudRegion)
+	return pathComponent(a, okA), pathComponent(r, okR)
+}
+
+// jsonWriter serialises pcommon values as JSON, appending to buf. Numbers held as literal
+// text (their JSON Pointers listed in cloudtrail.KeyNumberLiterals) are written bare.
+type jsonWriter struct {
+	buf      []byte
+	literals map[string]struct{} // JSON Pointers of number literals of the current record
+	ptr      []byte              // JSON Pointer of the value being written, when literals is not empty
+}
+
+// appendRecord appends the CloudTrail record held by lr (classified as bodyMap or bodyString).
+func (w *jsonWriter) appendRecord(lr plog.LogRecord, kind recordBody) {
+	body := lr.Body()
+	if kind == bodyString {
+		w.buf = append(w.buf, strings.Trim(body.Str(), jsonSpace)...)
+		return
+	}
+	clear(w.literals)
+	if v, ok := lr.Attributes().Get(cloudtrail.KeyNumberLiterals); ok && v.Type() == pcommon.ValueTypeSlice {
+		for _, p := range v.Slice().All() {
+			if p.Type() == pcommon.ValueTypeStr {
+				if w.literals == nil {
+					w.literals = make(map[string]struct{})
+				}
+				w.literals[p.Str()] = struct{}{}
+			}
+		}
+	}
+	w.ptr = w.ptr[:0]
+	w.appendValue(body)
+}
+
+func (w *jsonWriter) appendValue(v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeEmpty:
+		w.buf = append(w.buf, "null"...)
+	case pcommon.ValueTypeStr:
+		s := v.Str()
+		if len(w.literals) > 0 && isJSONNumber(s) {
+			if _, ok := w.literals[string(w.ptr)]; ok {
+				w.buf = append(w.buf, s...)
+				return
+			}
+		}
+		w.buf = appendJSONString(w.buf, s)
+	case pcommon.ValueTypeInt:
+		w.buf = strconv.AppendInt(w.buf, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		w.buf = appendJSONDouble(w.buf, v.Double())
+	case pcommon.ValueTypeBool:
+		w.buf = strconv.AppendBool(w.buf, v.Bool())
+	case pcommon.ValueTypeMap:
+		w.buf = append(w.buf, '{')
+		first := true
+		for k, e := range v.Map().All() {
+			if !first {
+				w.buf = append(w.buf, ',')
+			}
+			first = false
+			w.buf = appendJSONString(w.buf, k)
+			w.buf = append(w.buf, ':')
+			if len(w.literals) == 0 {
+				w.appendValue(e)
+				continue
+			}
+			n := len(w.ptr)
+			w.ptr = appendPointerToken(append(w.ptr, '/'), k)
+			w.appendValue(e)
+			w.ptr = w.ptr[:n]
+		}
+		w.buf = append(w.buf, '}')
+	case pcommon.ValueTypeSlice:
+		w.buf = append(w.buf, '[')
+		for i, e := range v.Slice().All() {
+			if i > 0 {
+				w.buf = append(w.buf, ',')
+			}
+			if len(w.literals) == 0 {
+				w.appendValue(e)
+				continue
+			}
+			n := len(w.ptr)
+			w.ptr = strconv.AppendInt(append(w.ptr, '/'), int64(i), 10)
+			w.appendValue(e)
+			w.ptr = w.ptr[:n]
+		}
+		w.buf = append(w.buf, ']')
+	case pcommon.ValueTypeBytes:
+		raw := v.Bytes().AsRaw()
+		w.buf = append(w.buf, '"')
+		w.buf = base64.StdEncoding.AppendEncode(w.buf, raw)
+		w.buf = append(w.buf, '"')
+	}
+}
+
+// appendPointerToken appends a JSON Pointer reference token (RFC 6901: '~' → "~0", '/' → "~1").
+func appendPointerToken(dst []byte, key string) []byte {
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; c {
+		case '~':
+			dst = append(dst, '~', '0')
+		case '/':
+			dst = append(dst, '~', '1')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// appendJSONDouble writes f as the shortest literal that reads back as f. An integral value
+// gets ".0" so that it reads back as a double, not an integer. NaN and infinities cannot come
+// from JSON; they are written as null to keep the file valid.
+func appendJSONDouble(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'g', -1, 64)
+	for _, c := range dst[start:] {
+		if c == '.' || c == 'e' {
+			return dst
+		}
+	}
+	return append(dst, '.', '0')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as a JSON string without HTML escaping. Invalid UTF-8 becomes
+// U+FFFD, as encoding/json does.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plainJSON8(s[i:i+8]) {
+			i += 8
+			continue
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// Bit tricks over 8 bytes at once (one per byte lane).
+const (
+	lanesLSB = 0x0101010101010101
+	lanesMSB = 0x8080808080808080
+)
+
+// plainJSON8 reports whether the 8 bytes of s are printable ASCII other than '"' and '\\',
+// which a JSON string holds as they are. Each test below is exact for "some byte of x":
+// (x - n·LSB) &^ x & MSB is non-zero exactly when some byte is below n (for n ≤ 128), and a
+// byte equal to c is a zero byte of x ^ c·LSB.
+func plainJSON8(s string) bool {
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	control := (x - 0x20*lanesLSB) &^ x
+	q := x ^ '"'*lanesLSB
+	quote := (q - lanesLSB) &^ q
+	b := x ^ '\\'*lanesLSB
+	backslash := (b - lanesLSB) &^ b
+	return (x|control|quote|backslash)&lanesMSB == 0
+}
+
+// isJSONNumber reports whether s is a JSON number literal (RFC 8259 §6).
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		j := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		if i == j {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		if i == j {
+			return false
+		}
+	}
+	return i == len(s)
+}
