@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/cloudtrail"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
 func TestJSONWriterWritesValuesExactly(t *testing.T) {
@@ -234,7 +235,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		out := appendJSONString(nil, s)
+		out := jsonwrite.AppendString(nil, s)
 		require.True(t, json.Valid(out), "%q", out)
 		var got string
 		require.NoError(t, json.Unmarshal(out, &got))

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
 // Request headers Firehose sends.
@@ -196,7 +197,7 @@ var base64Alphabet = func() (t [256]bool) {
 // errorMessage is not empty, "errorMessage" cut to MaxErrorMessage characters.
 func AppendResponse(dst []byte, requestID string, now time.Time, errorMessage string) []byte {
 	dst = append(dst, `{"requestId":`...)
-	dst = appendJSONString(dst, requestID)
+	dst = jsonwrite.AppendString(dst, requestID)
 	dst = append(dst, `,"timestamp":`...)
 	dst = strconv.AppendInt(dst, now.UnixMilli(), 10)
 	if errorMessage != "" {
@@ -204,7 +205,7 @@ func AppendResponse(dst []byte, requestID string, now time.Time, errorMessage st
 			errorMessage = string([]rune(errorMessage)[:MaxErrorMessage])
 		}
 		dst = append(dst, `,"errorMessage":`...)
-		dst = appendJSONString(dst, errorMessage)
+		dst = jsonwrite.AppendString(dst, errorMessage)
 	}
 	return append(dst, '}')
 }
@@ -217,41 +218,4 @@ func WriteResponse(w http.ResponseWriter, status int, requestID string, now time
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, escaping only what JSON requires
-// (invalid UTF-8 becomes U+FFFD).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, "\ufffd"...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
 }

@@ -17,6 +17,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
 // Sender defaults, Firehose's own where Firehose has one.
@@ -317,9 +319,9 @@ func CommonAttributesHeader(attrs map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, []byte(k))
+		b = jsonwrite.AppendString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, []byte(attrs[k]))
+		b = jsonwrite.AppendString(b, attrs[k])
 	}
 	return append(b, "}}"...)
 }

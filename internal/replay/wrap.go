@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
 // EventBridge detail-types of CloudTrail events.
@@ -70,17 +72,17 @@ func EventBridgeEvent(record []byte) ([]byte, error) {
 
 	b := make([]byte, 0, len(record)+256)
 	b = append(b, `{"version":"0","id":`...)
-	b = appendJSONString(b, []byte(nameUUID(record)))
+	b = jsonwrite.AppendString(b, nameUUID(record))
 	b = append(b, `,"detail-type":`...)
-	b = appendJSONString(b, []byte(detailType(string(f.EventType))))
+	b = jsonwrite.AppendString(b, detailType(string(f.EventType)))
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, []byte(source))
+	b = jsonwrite.AppendString(b, source)
 	b = append(b, `,"account":`...)
-	b = appendJSONString(b, []byte(f.account()))
+	b = jsonwrite.AppendString(b, f.account())
 	b = append(b, `,"time":`...)
-	b = appendJSONString(b, []byte(eventTime))
+	b = jsonwrite.AppendString(b, eventTime)
 	b = append(b, `,"region":`...)
-	b = appendJSONString(b, []byte(f.AWSRegion))
+	b = jsonwrite.AppendString(b, string(f.AWSRegion))
 	b = append(b, `,"resources":[],"detail":`...)
 	b = append(b, record...)
 	return append(b, '}'), nil
@@ -223,22 +225,22 @@ func cloudWatchPayload(events []cloudWatchEvent, opts CloudWatchOptions) ([]byte
 	}
 	b := make([]byte, 0, n)
 	b = append(b, `{"messageType":"`+cloudWatchDataMessage+`","owner":`...)
-	b = appendJSONString(b, []byte(opts.Owner))
+	b = jsonwrite.AppendString(b, opts.Owner)
 	b = append(b, `,"logGroup":`...)
-	b = appendJSONString(b, []byte(opts.LogGroup))
+	b = jsonwrite.AppendString(b, opts.LogGroup)
 	b = append(b, `,"logStream":`...)
-	b = appendJSONString(b, []byte(opts.LogStream))
+	b = jsonwrite.AppendString(b, opts.LogStream)
 	b = append(b, `,"subscriptionFilters":[`...)
 	for i, name := range opts.SubscriptionFilters {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, []byte(name))
+		b = jsonwrite.AppendString(b, name)
 	}
 	b = append(b, ']')
 	if opts.PolicyLevel != "" {
 		b = append(b, `,"policyLevel":`...)
-		b = appendJSONString(b, []byte(opts.PolicyLevel))
+		b = jsonwrite.AppendString(b, opts.PolicyLevel)
 	}
 	b = append(b, `,"logEvents":[`...)
 	id := new(big.Int).Set(firstID)
@@ -258,7 +260,7 @@ func cloudWatchPayload(events []cloudWatchEvent, opts CloudWatchOptions) ([]byte
 		b = append(b, `","timestamp":`...)
 		b = strconv.AppendInt(b, e.timestamp, 10)
 		b = append(b, `,"message":`...)
-		b = appendJSONString(b, e.message)
+		b = jsonwrite.AppendString(b, string(e.message))
 		b = append(b, '}')
 	}
 	return append(b, "]}"...), nil

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
 func TestMain(m *testing.M) {
@@ -348,11 +350,11 @@ func TestGzipRoundTrips(t *testing.T) {
 func TestAppendJSONStringDecodesToItsInput(t *testing.T) {
 	for _, in := range []string{"", "plain", `q"b\s`, "\x00\x01\x1f\n\r\t\b\f", "<&>", "é€😀", "\u2028\u2029"} {
 		var out string
-		require.NoError(t, json.Unmarshal(appendJSONString(nil, []byte(in)), &out))
+		require.NoError(t, json.Unmarshal(jsonwrite.AppendString(nil, in), &out))
 		assert.Equal(t, in, out)
 	}
 	var out string
-	require.NoError(t, json.Unmarshal(appendJSONString(nil, []byte("a\xffb")), &out))
+	require.NoError(t, json.Unmarshal(jsonwrite.AppendString(nil, "a\xffb"), &out))
 	assert.Equal(t, "a\uFFFDb", out, "invalid UTF-8 becomes U+FFFD")
 }
 

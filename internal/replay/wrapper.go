@@ -5,6 +5,8 @@ import (
 	"iter"
 	"math/big"
 	"time"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
 // Wrap names how CloudTrail events reach Firehose, and so what one Firehose record holds.
@@ -192,7 +194,7 @@ func (w Wrapper) cloudWatch(events iter.Seq2[Event, error], out func([]byte) boo
 		event, f := newCloudWatchEvent(e.Record, time.Now())
 		eventOpts := w.CloudWatch.withDefaults(f)
 		eventKey := eventOpts.Owner + "\x00" + eventOpts.LogGroup + "\x00" + eventOpts.LogStream
-		buf = appendJSONString(buf[:0], e.Record)
+		buf = jsonwrite.AppendString(buf[:0], string(e.Record))
 		n := len(buf) + cloudWatchEventOverhead
 		if len(group) > 0 && (eventKey != key || len(group) == maxEvents || size+n > FirehoseMaxRecordBytes) {
 			if !flush() {

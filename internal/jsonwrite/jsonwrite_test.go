@@ -1,0 +1,55 @@
+package jsonwrite
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// stdString encodes s the way encoding/json does without HTML escaping.
+func stdString(t testing.TB, s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(s))
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func TestAppendStringRoundTrips(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", "<sensitiveDataRemoved> & =", "quote \" backslash \\ slash /",
+		"ctrl \x00\x01\x1f\n\r\t", "héllo ✓ 😀", strings.Repeat("abcdefgh", 9) + "\"",
+		"{\n\t\"Version\": \"2012-10-17\"\n}",
+	} {
+		got := AppendString(nil, s)
+		var back string
+		require.NoError(t, json.Unmarshal(got, &back), "%q", got)
+		assert.Equal(t, s, back)
+		assert.NotContains(t, string(got), `\u003c`, "no HTML escaping")
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\xff\xfe", "line\u2028sep", "<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := AppendString([]byte("prefix"), s)
+		require.True(t, bytes.HasPrefix(got, []byte("prefix")))
+		got = got[len("prefix"):]
+		require.True(t, json.Valid(got), "%q", got)
+		if utf8.ValidString(s) {
+			var back string
+			require.NoError(t, json.Unmarshal(got, &back))
+			require.Equal(t, s, back)
+			if !strings.ContainsAny(s, "\u2028\u2029") {
+				require.Equal(t, stdString(t, s), string(got), "the same bytes as encoding/json without HTML escaping")
+			}
+		}
+	})
+}
