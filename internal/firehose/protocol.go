@@ -24,8 +24,22 @@ const (
 	HeaderCommonAttributes = "X-Amz-Firehose-Common-Attributes"
 )
 
-// MaxErrorMessage is the longest errorMessage Firehose accepts in a response.
-const MaxErrorMessage = 8192
+// Protocol values and limits (REFERENCE §1).
+const (
+	ProtocolVersion = "1.0"
+	UserAgent       = "Amazon Kinesis Data Firehose Agent/1.0"
+	// MaxRecords is the most records Firehose puts in one request.
+	MaxRecords = 10_000
+	// MaxRecordBytes is the largest record (decoded) Firehose sends.
+	MaxRecordBytes = 1_024_000
+	// MaxBufferBytes is Firehose's largest buffer of record data, the bound of a request's
+	// data before base64 and compression.
+	MaxBufferBytes = 64 << 20
+	// MinBufferBytes is Firehose's smallest buffer.
+	MinBufferBytes = 1 << 20
+	// MaxErrorMessage is the longest errorMessage Firehose accepts in a response.
+	MaxErrorMessage = 8192
+)
 
 // Record is one record of a request: its decoded data, or, when the base64 was invalid,
 // the undecoded text and the error.

@@ -9,27 +9,25 @@ import (
 	"mime"
 	"strconv"
 	"time"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/firehose"
 )
 
-// Firehose HTTP endpoint delivery, protocol 1.0.
+// Firehose HTTP endpoint delivery, protocol 1.0: the server side's definitions, exported
+// here too for the command and the tests.
 const (
-	HeaderProtocolVersion  = "X-Amz-Firehose-Protocol-Version"
-	HeaderRequestID        = "X-Amz-Firehose-Request-Id"
-	HeaderSourceARN        = "X-Amz-Firehose-Source-Arn"
-	HeaderAccessKey        = "X-Amz-Firehose-Access-Key"
-	HeaderCommonAttributes = "X-Amz-Firehose-Common-Attributes"
-	ProtocolVersion        = "1.0"
-	UserAgent              = "Amazon Kinesis Data Firehose Agent/1.0"
+	HeaderProtocolVersion  = firehose.HeaderProtocolVersion
+	HeaderRequestID        = firehose.HeaderRequestID
+	HeaderSourceARN        = firehose.HeaderSourceARN
+	HeaderAccessKey        = firehose.HeaderAccessKey
+	HeaderCommonAttributes = firehose.HeaderCommonAttributes
+	ProtocolVersion        = firehose.ProtocolVersion
+	UserAgent              = firehose.UserAgent
 
-	// FirehoseMaxRecords is the most records Firehose puts in one request.
-	FirehoseMaxRecords = 10_000
-	// FirehoseMaxRecordBytes is the largest record (decoded) Firehose accepts.
-	FirehoseMaxRecordBytes = 1_024_000
-	// FirehoseMaxBodyBytes is Firehose's largest buffer, the bound of a request body before
-	// compression.
-	FirehoseMaxBodyBytes = 64 << 20
-	// FirehoseMinBodyBytes is Firehose's smallest buffer.
-	FirehoseMinBodyBytes = 1 << 20
+	FirehoseMaxRecords     = firehose.MaxRecords
+	FirehoseMaxRecordBytes = firehose.MaxRecordBytes
+	FirehoseMaxBodyBytes   = firehose.MaxBufferBytes
+	FirehoseMinBodyBytes   = firehose.MinBufferBytes
 
 	maxResponseBytes = 1 << 20
 
