@@ -1,0 +1,148 @@
+package openobserveexporter
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
+	"github.com/klauspost/compress/zstd"
+	"go.opentelemetry.io/collector/config/configcompression"
+)
+
+// defaultGzipLevel is used when compression_params.level is not set. CloudTrail JSON is so
+// repetitive that the fastest level still shrinks it about tenfold, at several times the
+// speed of the default level (see README, "Speed").
+const defaultGzipLevel = gzip.BestSpeed
+
+// compressor compresses request bodies with pooled encoders (klauspost/compress, the same
+// formats as the standard library, faster).
+type compressor struct {
+	encoding string // Content-Encoding; empty for none
+	writers  sync.Pool
+	zstd     *zstd.Encoder
+	bufs     sync.Pool
+}
+
+type resetWriter interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+func newCompressor(t configcompression.Type, level configcompression.Level) (*compressor, error) {
+	c := &compressor{bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+	switch t {
+	case "", compressionNone:
+		return c, nil
+	case configcompression.TypeGzip, configcompression.TypeDeflate:
+		lvl := int(level)
+		if lvl == 0 {
+			lvl = defaultGzipLevel
+		}
+		gzipFormat := t == configcompression.TypeGzip
+		// Validate the level once; the pool's constructor cannot report errors.
+		var err error
+		if gzipFormat {
+			_, err = gzip.NewWriterLevel(io.Discard, lvl)
+		} else {
+			_, err = zlib.NewWriterLevel(io.Discard, lvl)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("compression_params.level: %w", err)
+		}
+		c.encoding = string(t)
+		c.writers.New = func() any {
+			if gzipFormat {
+				w, _ := gzip.NewWriterLevel(nil, lvl)
+				return w
+			}
+			w, _ := zlib.NewWriterLevel(nil, lvl)
+			return w
+		}
+		return c, nil
+	case configcompression.TypeZstd:
+		opts := []zstd.EOption{zstd.WithEncoderConcurrency(1)}
+		if level != 0 {
+			opts = append(opts, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(int(level))))
+		} else {
+			opts = append(opts, zstd.WithEncoderLevel(zstd.SpeedFastest))
+		}
+		enc, err := zstd.NewWriter(nil, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("compression_params.level: %w", err)
+		}
+		c.encoding = string(t)
+		c.zstd = enc
+		return c, nil
+	default:
+		return nil, fmt.Errorf("compression %q is not accepted by OpenObserve", t)
+	}
+}
+
+// compress returns the payload to send, its Content-Encoding, and a function that releases
+// the payload's buffer. The payload never aliases body: the HTTP transport may still read it
+// after the response came back, while body is reused at once.
+func (c *compressor) compress(body []byte) ([]byte, string, func()) {
+	buf := c.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	release := func() {
+		if buf.Cap() <= 64<<20 {
+			c.bufs.Put(buf)
+		}
+	}
+	if c.encoding == "" {
+		buf.Write(body)
+		return buf.Bytes(), "", release
+	}
+	if c.zstd != nil {
+		out := c.zstd.EncodeAll(body, buf.AvailableBuffer()[:0])
+		return out, c.encoding, func() {
+			if cap(out) > buf.Cap() {
+				buf = bytes.NewBuffer(out[:0]) // keep the grown capacity
+			}
+			release()
+		}
+	}
+	w := c.writers.Get().(resetWriter)
+	w.Reset(buf)
+	// Writing to a bytes.Buffer cannot fail.
+	_, _ = w.Write(body)
+	_ = w.Close()
+	c.writers.Put(w)
+	return buf.Bytes(), c.encoding, release
+}
+
+// requestBody is a request body that releases its buffer once the HTTP transport closed every
+// reader it asked for (the first, and one per GetBody call). The transport may close it after
+// the response came back, from another goroutine.
+type requestBody struct {
+	data    []byte
+	refs    atomic.Int32
+	release func()
+}
+
+func newRequestBody(data []byte, release func()) *requestBody {
+	return &requestBody{data: data, release: release}
+}
+
+// reader returns a new reader of the body; each one must be closed.
+func (b *requestBody) reader() io.ReadCloser {
+	b.refs.Add(1)
+	return &bodyReader{Reader: bytes.NewReader(b.data), body: b}
+}
+
+type bodyReader struct {
+	*bytes.Reader
+	body   *requestBody
+	closed atomic.Bool
+}
+
+func (r *bodyReader) Close() error {
+	if r.closed.CompareAndSwap(false, true) && r.body.refs.Add(-1) == 0 {
+		r.body.release()
+	}
+	return nil
+}

@@ -1,0 +1,638 @@
+package openobserveexporter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/exporter/openobserveexporter/internal/metadatatest"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/cloudtrail"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/openobservetest"
+)
+
+// harness is an exporter wired to a test server.
+type harness struct {
+	exp  exporter.Logs
+	tel  *componenttest.Telemetry
+	logs *observer.ObservedLogs
+	srv  *openobservetest.Server
+}
+
+// newHarness starts an exporter against srv. By default it has no queue and no retries, so
+// ConsumeLogs returns what one push returned; mutate changes that.
+func newHarness(t *testing.T, srv *openobservetest.Server, mutate func(*Config)) *harness {
+	t.Helper()
+	cfg := testConfig()
+	cfg.Endpoint = srv.URL()
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.RetryConfig.Enabled = false
+	if mutate != nil {
+		mutate(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	core, logs := observer.New(zap.DebugLevel)
+	set := metadatatest.NewSettings(tel)
+	set.Logger = zap.New(core)
+
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	return &harness{exp: exp, tel: tel, logs: logs, srv: srv}
+}
+
+// counter sums a counter's data points that carry the given attribute (any when key is "").
+func (h *harness) counter(t *testing.T, name, key, value string) int64 {
+	t.Helper()
+	m, err := h.tel.GetMetric("otelcol_" + name)
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		if key == "" {
+			total += dp.Value
+			continue
+		}
+		if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == value {
+			total += dp.Value
+		}
+	}
+	return total
+}
+
+func (h *harness) failed(t *testing.T, reason string) int64 {
+	return h.counter(t, "exporter_openobserve_failed_log_records", "reason", reason)
+}
+
+func (h *harness) sent(t *testing.T) int64 {
+	return h.counter(t, "exporter_openobserve_sent_log_records", "", "")
+}
+
+// wideServer accepts every real event whatever its age.
+func wideServer(t *testing.T) *openobservetest.Server {
+	return openobservetest.NewServer(t, openobservetest.Options{
+		IngestAllowedUpto:     100 * 365 * 24 * time.Hour,
+		IngestAllowedInFuture: 100 * 365 * 24 * time.Hour,
+	})
+}
+
+func allRecordsLogs(t *testing.T) (plog.Logs, int) {
+	var records []testRecord
+	for _, name := range []string{"eventbridge", "cloudwatch", "bare"} {
+		records = append(records, allRealRecords(t)[name]...)
+	}
+	return buildLogs(t, records, buildOptions{}), len(records)
+}
+
+func TestExportStoresEveryRealEventOnce(t *testing.T) {
+	for _, compression := range []configcompression.Type{configcompression.TypeGzip, configcompression.TypeZstd, configcompression.TypeDeflate, compressionNone} {
+		t.Run(string(compression), func(t *testing.T) {
+			srv := wideServer(t)
+			h := newHarness(t, srv, func(cfg *Config) {
+				wideWindow(cfg)
+				cfg.Compression = compression
+			})
+			ld, n := allRecordsLogs(t)
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+
+			rows := srv.Rows("default", "cloudtrail_events")
+			require.Len(t, rows, n)
+			assert.Equal(t, int64(n), h.sent(t))
+			assert.Equal(t, 0, srv.Counters().Failed)
+			for _, req := range srv.Requests() {
+				want := string(compression)
+				if compression == compressionNone {
+					want = ""
+				}
+				assert.Equal(t, want, req.ContentEncoding)
+				assert.Equal(t, http.StatusOK, req.Status)
+				assert.LessOrEqual(t, req.Columns, 1000)
+				assert.Equal(t, openobservetest.DefaultUser, req.User)
+			}
+			for _, row := range rows {
+				_, hasTime := row["eventtime"]
+				if hasTime && row["eventtime"] == "2022-07-13T20:07:38Z" {
+					assert.Equal(t, time.Date(2022, 7, 13, 20, 7, 38, 0, time.UTC).UnixMicro(), row.TimestampMicros())
+				}
+			}
+		})
+	}
+}
+
+func TestColumnsPerRequestStayUnderTheLimit(t *testing.T) {
+	srv := wideServer(t)
+	h := newHarness(t, srv, func(cfg *Config) {
+		wideWindow(cfg)
+		cfg.MaxRequestColumns = 200 // the 461 events have 531 distinct columns
+	})
+	records := allRealRecords(t)["bare"]
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), buildLogs(t, records, buildOptions{})))
+	reqs := srv.Requests()
+	require.Greater(t, len(reqs), 2, "the columns need at least three requests")
+	for _, r := range reqs {
+		assert.LessOrEqual(t, r.Columns, 200)
+		assert.Greater(t, r.Columns, 100, "requests are not cut needlessly early")
+		assert.Equal(t, http.StatusOK, r.Status)
+	}
+	assert.Equal(t, len(records), srv.RowCount("default", "cloudtrail_events"))
+}
+
+func TestBatchesAreCutByRecordsAndBytes(t *testing.T) {
+	srv := wideServer(t)
+	h := newHarness(t, srv, func(cfg *Config) {
+		wideWindow(cfg)
+		cfg.MaxRequestRecords = 7
+		cfg.MaxRequestBytes = 20_000
+	})
+	records := allRealRecords(t)["bare"][:100]
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), buildLogs(t, records, buildOptions{})))
+	total := 0
+	for _, r := range srv.Requests() {
+		assert.LessOrEqual(t, r.Records, 7)
+		if r.Records > 1 {
+			assert.LessOrEqual(t, r.BodyBytes, 20_000)
+		}
+		total += r.Records
+	}
+	assert.Equal(t, 100, total)
+	assert.Equal(t, 100, srv.RowCount("default", "cloudtrail_events"))
+}
+
+func TestCredentials(t *testing.T) {
+	const user, secret = "ingest@example.com", "o2oi_s3cr3t-token"
+	srv := openobservetest.NewServer(t, openobservetest.Options{Credentials: map[string]string{user: secret}})
+	key := openobservetest.BasicToken(user, secret)
+	tests := []struct {
+		name   string
+		set    func(*Config)
+		stored bool
+	}{
+		{"username and password", func(c *Config) { c.Username, c.Password = user, secret }, true},
+		{"access key", func(c *Config) { c.Username, c.Password, c.AccessKey = "", "", "Basic "+configOpaque(key) }, true},
+		{"wrong password", func(c *Config) { c.Username, c.Password = user, "wrong" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := srv.RowCount("default", "cloudtrail_events")
+			h := newHarness(t, srv, tt.set)
+			err := h.exp.ConsumeLogs(context.Background(), oneGenericLog("hello"))
+			if tt.stored {
+				require.NoError(t, err)
+				assert.Equal(t, before+1, srv.RowCount("default", "cloudtrail_events"))
+				return
+			}
+			require.Error(t, err)
+			assert.True(t, consumererror.IsPermanent(err))
+			assert.ErrorContains(t, err, "401")
+			assert.ErrorContains(t, err, "check username and password, or access_key")
+			assert.NotContains(t, err.Error(), "wrong")
+			assert.Equal(t, int64(1), h.failed(t, reasonUnauthorized))
+		})
+	}
+}
+
+func configOpaque(s string) configopaque.String { return configopaque.String(s) }
+
+func oneGenericLog(body string) plog.Logs {
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	lr.Body().SetStr(body)
+	return ld
+}
+
+func genericLogs(n int) plog.Logs {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := range n {
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+		lr.Attributes().PutInt("seq", int64(i))
+		lr.Body().SetStr(fmt.Sprintf("record %d", i))
+	}
+	return ld
+}
+
+func TestStatusMapping(t *testing.T) {
+	httpDate := time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		name      string
+		inject    openobservetest.Response
+		permanent bool
+		contains  []string
+		reason    string
+	}{
+		{name: "429 is throttling that honours Retry-After", inject: openobservetest.Response{Status: 429, RetryAfter: "3"}, contains: []string{"Throttle (3s)", "throttling"}},
+		{name: "503 is throttling with an HTTP-date Retry-After", inject: openobservetest.Response{Status: 503, RetryAfter: httpDate}, contains: []string{"Throttle (", "503"}},
+		{name: "503 without Retry-After leaves the delay to the backoff", inject: openobservetest.Response{Status: 503}, contains: []string{"Throttle (0s)"}},
+		{name: "500 is retryable", inject: openobservetest.Response{Status: 500}, contains: []string{"(500)"}},
+		{name: "502 is retryable", inject: openobservetest.Response{Status: 502}, contains: []string{"(502)"}},
+		{name: "400 is permanent and quotes OpenObserve", inject: openobservetest.Response{Status: 400, Body: `{"code":400,"message":"Invalid json"}`}, permanent: true, contains: []string{"invalid request (400): Invalid json"}, reason: reasonInvalid},
+		{name: "401 is permanent and says what to fix", inject: openobservetest.Response{Status: 401}, permanent: true, contains: []string{"check username and password, or access_key"}, reason: reasonUnauthorized},
+		{name: "403 is permanent and names the organization", inject: openobservetest.Response{Status: 403}, permanent: true, contains: []string{`organization "default" (403)`}, reason: reasonUnauthorized},
+		{name: "404 is permanent and points at the endpoint", inject: openobservetest.Response{Status: 404}, permanent: true, contains: []string{"endpoint must be OpenObserve's base URL"}, reason: reasonInvalid},
+		{name: "415 is permanent and names the compression", inject: openobservetest.Response{Status: 415}, permanent: true, contains: []string{"set compression to gzip, zstd, deflate or none"}, reason: reasonInvalid},
+		{name: "413 on a single record is permanent", inject: openobservetest.Response{Status: 413}, permanent: true, contains: []string{"too large (413)"}, reason: reasonTooLarge},
+		{name: "a 200 that is not OpenObserve's answer is permanent", inject: openobservetest.Response{Status: 200, Body: "<html>login</html>"}, permanent: true, contains: []string{"without OpenObserve's ingestion status", "base URL"}, reason: reasonRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := openobservetest.NewServer(t, openobservetest.Options{})
+			h := newHarness(t, srv, nil)
+			srv.Inject(tt.inject)
+			err := h.exp.ConsumeLogs(context.Background(), oneGenericLog("x"))
+			require.Error(t, err)
+			assert.Equal(t, tt.permanent, consumererror.IsPermanent(err), "%v", err)
+			for _, c := range tt.contains {
+				assert.ErrorContains(t, err, c)
+			}
+			if !tt.permanent {
+				var left consumererror.Logs
+				require.ErrorAs(t, err, &left, "a retryable error carries what is left to send")
+				assert.Equal(t, 1, left.Data().LogRecordCount())
+				assert.Equal(t, int64(0), h.counter(t, "exporter_openobserve_failed_log_records", "", ""), "a retryable failure is not a failure yet")
+				return
+			}
+			assert.Equal(t, int64(1), h.failed(t, tt.reason))
+			assert.Equal(t, 0, srv.RowCount("default", "cloudtrail_events"))
+		})
+	}
+}
+
+func TestNetworkErrorsAreRetryable(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{})
+	h := newHarness(t, srv, nil)
+	srv.Close()
+	err := h.exp.ConsumeLogs(context.Background(), oneGenericLog("x"))
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err))
+	assert.ErrorContains(t, err, "send 1 log records to default/cloudtrail_events")
+}
+
+// TestRetriedThrottlingDoesNotDuplicateRows sends 12 records in requests of 5; the second
+// request is throttled with Retry-After: 1. The retry sends only the 7 records not yet
+// stored, after at least a second, and every record is stored exactly once.
+func TestRetriedThrottlingDoesNotDuplicateRows(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{})
+	h := newHarness(t, srv, func(cfg *Config) {
+		cfg.MaxRequestRecords = 5
+		cfg.RetryConfig.Enabled = true
+		cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
+		cfg.RetryConfig.MaxInterval = 50 * time.Millisecond
+		cfg.RetryConfig.MaxElapsedTime = 30 * time.Second
+	})
+	srv.Inject(openobservetest.Response{Status: http.StatusServiceUnavailable, RetryAfter: "1", After: 1})
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), genericLogs(12)))
+
+	rows := srv.Rows("default", "cloudtrail_events")
+	require.Len(t, rows, 12)
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[string(r["seq"].(json.Number))]++
+	}
+	for i := range 12 {
+		assert.Equal(t, 1, seen[fmt.Sprint(i)], "record %d stored once", i)
+	}
+	reqs := srv.Requests()
+	require.Len(t, reqs, 4) // 5 stored, 5 throttled, then 5 and 2 on the retry
+	assert.Equal(t, http.StatusServiceUnavailable, reqs[1].Status)
+	assert.Equal(t, []int{5, 5, 2}, []int{reqs[0].Records, reqs[2].Records, reqs[3].Records})
+	assert.GreaterOrEqual(t, reqs[2].Time.Sub(reqs[1].Time), time.Second, "Retry-After is honoured")
+	assert.Equal(t, int64(12), h.sent(t))
+}
+
+func TestServerErrorsAreRetriedUntilStored(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{})
+	h := newHarness(t, srv, func(cfg *Config) {
+		cfg.RetryConfig.Enabled = true
+		cfg.RetryConfig.InitialInterval = 5 * time.Millisecond
+		cfg.RetryConfig.MaxInterval = 10 * time.Millisecond
+	})
+	srv.Inject(openobservetest.Response{Status: http.StatusBadGateway, Times: 3})
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), genericLogs(3)))
+	assert.Equal(t, 3, srv.RowCount("default", "cloudtrail_events"))
+	assert.Equal(t, 3, srv.Counters().ByStatus[http.StatusBadGateway])
+}
+
+func TestTooLargeRequestsAreSplitUntilTheyFit(t *testing.T) {
+	const limit = 3000
+	srv := openobservetest.NewServer(t, openobservetest.Options{
+		MaxBodyBytes:          limit,
+		IngestAllowedUpto:     100 * 365 * 24 * time.Hour,
+		IngestAllowedInFuture: 100 * 365 * 24 * time.Hour,
+	})
+	h := newHarness(t, srv, func(cfg *Config) {
+		wideWindow(cfg)
+		cfg.Compression = compressionNone
+	})
+	records := allRealRecords(t)["bare"]
+	ld := buildLogs(t, records, buildOptions{})
+
+	// Which records cannot fit even alone.
+	e := newTestLogsExporter(t, func() *Config { c := testConfig(); wideWindow(c); return c }())
+	tooLarge := 0
+	for _, row := range encodeRows(t, e, ld) {
+		if len(row)+2 > limit {
+			tooLarge++
+		}
+	}
+	require.Positive(t, tooLarge, "the corpus has events over %d bytes", limit)
+
+	err := h.exp.ConsumeLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.ErrorContains(t, err, "too large (413)")
+	assert.Equal(t, len(records)-tooLarge, srv.RowCount("default", "cloudtrail_events"))
+	assert.Equal(t, int64(tooLarge), h.failed(t, reasonTooLarge))
+	assert.Equal(t, int64(len(records)-tooLarge), h.sent(t))
+	assert.Positive(t, srv.Counters().ByStatus[http.StatusRequestEntityTooLarge])
+}
+
+func TestOpenObservesColumnLimitSplitsRequests(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{
+		ColumnsLimit:          60,
+		IngestAllowedUpto:     100 * 365 * 24 * time.Hour,
+		IngestAllowedInFuture: 100 * 365 * 24 * time.Hour,
+	})
+	h := newHarness(t, srv, wideWindow) // max_request_columns stays 1000: the server's is lower
+	records := allRealRecords(t)["bare"][:80]
+	err := h.exp.ConsumeLogs(context.Background(), buildLogs(t, records, buildOptions{}))
+
+	assert.Positive(t, srv.Counters().ByStatus[http.StatusBadRequest], "the server refused wide requests")
+	stored := srv.RowCount("default", "cloudtrail_events")
+	dropped := int(h.failed(t, reasonTooManyColumns))
+	assert.Equal(t, len(records), stored+dropped)
+	if dropped > 0 {
+		require.Error(t, err)
+		assert.ErrorContains(t, err, "ZO_COLS_PER_RECORD_LIMIT")
+	} else {
+		require.NoError(t, err)
+	}
+	for _, r := range srv.Requests() {
+		if r.Status == http.StatusOK {
+			assert.LessOrEqual(t, r.Columns, 60)
+		}
+	}
+}
+
+func TestARecordWithMoreColumnsThanTheLimitIsDropped(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{})
+	h := newHarness(t, srv, func(cfg *Config) { cfg.MaxRequestColumns = 10 })
+	ld := genericLogs(2)
+	wide := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
+	for i := range 20 {
+		wide.Attributes().PutInt(fmt.Sprintf("a%d", i), int64(i))
+	}
+	err := h.exp.ConsumeLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.ErrorContains(t, err, "more than max_request_columns (10)")
+	assert.Equal(t, 1, srv.RowCount("default", "cloudtrail_events"))
+	assert.Equal(t, int64(1), h.failed(t, reasonTooManyColumns))
+}
+
+func TestFailuresInsideA200(t *testing.T) {
+	t.Run("a partial failure is counted, reported permanent and never resent", func(t *testing.T) {
+		srv := openobservetest.NewServer(t, openobservetest.Options{})
+		h := newHarness(t, srv, func(cfg *Config) {
+			cfg.RetryConfig.Enabled = true
+			cfg.RetryConfig.InitialInterval = 5 * time.Millisecond
+		})
+		ld := genericLogs(3)
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		lrs.At(0).Attributes().PutInt("size", 5)
+		lrs.At(2).Attributes().PutBool("size", true) // cannot be cast to the Int64 column
+		err := h.exp.ConsumeLogs(context.Background(), ld)
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err))
+		assert.ErrorContains(t, err, "stored 2 of 3 log records for default/cloudtrail_events and dropped 1 (schema_conflict)")
+		assert.ErrorContains(t, err, "failed to cast size to type Int64")
+		assert.Len(t, srv.Requests(), 1, "nothing is resent")
+		assert.Equal(t, 2, srv.RowCount("default", "cloudtrail_events"))
+		assert.Equal(t, int64(2), h.sent(t))
+		assert.Equal(t, int64(1), h.failed(t, reasonSchemaConflict))
+		assert.Equal(t, int64(1), h.counter(t, "exporter_openobserve_requests", "outcome", "partial"))
+		warn := h.logs.FilterMessage("OpenObserve did not store every log record of a request").All()
+		require.Len(t, warn, 1)
+		assert.Equal(t, zap.WarnLevel, warn[0].Level)
+	})
+	t.Run("a request nothing of which was stored for a transient reason is retried", func(t *testing.T) {
+		srv := openobservetest.NewServer(t, openobservetest.Options{})
+		h := newHarness(t, srv, func(cfg *Config) {
+			cfg.RetryConfig.Enabled = true
+			cfg.RetryConfig.InitialInterval = 5 * time.Millisecond
+		})
+		srv.Inject(openobservetest.Response{Status: 200, Body: `{"code":200,"status":[{"name":"cloudtrail_events","successful":0,"failed":2,"error":"memtable is full, try again"}]}`})
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), genericLogs(2)))
+		assert.Equal(t, 2, srv.RowCount("default", "cloudtrail_events"))
+		assert.Len(t, srv.Requests(), 2)
+	})
+	t.Run("records OpenObserve does not account for are failures", func(t *testing.T) {
+		srv := openobservetest.NewServer(t, openobservetest.Options{})
+		h := newHarness(t, srv, nil)
+		srv.Inject(openobservetest.Response{Status: 200, Body: `{"code":200,"status":[{"name":"cloudtrail_events","successful":1,"failed":0}]}`})
+		err := h.exp.ConsumeLogs(context.Background(), genericLogs(3))
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err))
+		assert.ErrorContains(t, err, "stored 1 of 3 log records")
+		assert.Equal(t, int64(2), h.failed(t, reasonRejected))
+		assert.Equal(t, int64(1), h.sent(t))
+	})
+	t.Run("records OpenObserve finds too old are counted as out of window", func(t *testing.T) {
+		srv := openobservetest.NewServer(t, openobservetest.Options{IngestAllowedUpto: time.Hour})
+		h := newHarness(t, srv, nil) // the exporter believes the window is 5 h
+		ld := genericLogs(1)
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(time.Now().Add(-2 * time.Hour)))
+		err := h.exp.ConsumeLogs(context.Background(), ld)
+		require.Error(t, err)
+		assert.ErrorContains(t, err, "(out_of_window)")
+		assert.ErrorContains(t, err, "narrower than max_event_age")
+		assert.Equal(t, int64(1), h.failed(t, reasonOutOfWindow))
+	})
+}
+
+func TestEventsOutsideTheWindowAreRetimedByDefault(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{}) // OpenObserve's default 5 h window
+	h := newHarness(t, srv, nil)
+	records := eventBridgeRecords(t, "eventbridge-cloudtrail-cloud-custodian.ndjson") // 2015–2024
+	before := time.Now()
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), buildLogs(t, records, buildOptions{})))
+	after := time.Now()
+
+	rows := srv.Rows("default", "cloudtrail_events")
+	require.Len(t, rows, len(records))
+	for _, row := range rows {
+		assert.GreaterOrEqual(t, row.TimestampMicros(), before.UnixMicro())
+		assert.LessOrEqual(t, row.TimestampMicros(), after.UnixMicro())
+		original, err := row["_event_timestamp"].(json.Number).Int64()
+		require.NoError(t, err)
+		eventTime, err := time.Parse(time.RFC3339, row["eventtime"].(string))
+		require.NoError(t, err)
+		assert.Equal(t, eventTime.UnixMicro(), original, "the event time is kept")
+	}
+	assert.Equal(t, int64(len(records)), h.counter(t, "exporter_openobserve_retimed_log_records", "", ""))
+	metadatatest.AssertEqualExporterOpenobserveRetimedLogRecords(t, h.tel,
+		[]metricdata.DataPoint[int64]{{Value: int64(len(records))}}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestRecentEventsKeepTheirEventTime(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{})
+	h := newHarness(t, srv, nil)
+	eventTime := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	ld := oneRecord(t, fmt.Sprintf(`{"eventTime":%q,"eventName":"ConsoleLogin"}`, eventTime.Format(time.RFC3339)))
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	rows := srv.Rows("default", "cloudtrail_events")
+	require.Len(t, rows, 1)
+	assert.Equal(t, eventTime.UnixMicro(), rows[0].TimestampMicros())
+	assert.NotContains(t, rows[0], "_event_timestamp")
+}
+
+func TestEventsOutsideTheWindowCanBeDropped(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{})
+	h := newHarness(t, srv, func(cfg *Config) { cfg.OutOfWindow = OutOfWindowDrop })
+	records := eventBridgeRecords(t, "eventbridge-cloudtrail-cloud-custodian.ndjson")
+	ld := buildLogs(t, records, buildOptions{})
+	fresh := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty()
+	fresh.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	fresh.Body().SetStr("fresh")
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld), "dropping is what was asked for")
+	assert.Equal(t, 1, srv.RowCount("default", "cloudtrail_events"))
+	assert.Equal(t, int64(len(records)), h.failed(t, reasonOutOfWindow))
+	warn := h.logs.FilterMessage("dropped log records outside OpenObserve's ingestion window (out_of_window: drop)").All()
+	require.Len(t, warn, 1)
+	assert.Equal(t, int64(len(records)), warn[0].ContextMap()["records"])
+}
+
+func TestResourceAttributesChooseOrganizationAndStream(t *testing.T) {
+	srv := wideServer(t)
+	h := newHarness(t, srv, wideWindow)
+	records := eventBridgeRecords(t, "eventbridge-cloudtrail-cloud-custodian.ndjson")
+	ld := buildLogs(t, records[:3], buildOptions{org: "acme", stream: "AWS-Orgs.CloudTrail"})
+	buildLogs(t, records[3:], buildOptions{}).ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	assert.Equal(t, 3, srv.RowCount("acme", "aws_orgs_cloudtrail"))
+	assert.Equal(t, len(records)-3, srv.RowCount("default", "cloudtrail_events"))
+	assert.ElementsMatch(t, []openobservetest.Stream{
+		{Org: "acme", Name: "aws_orgs_cloudtrail", Rows: 3},
+		{Org: "default", Name: "cloudtrail_events", Rows: len(records) - 3},
+	}, srv.Streams())
+}
+
+func TestAForbiddenOrganizationDoesNotStopTheOthers(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{Organizations: []string{"default"}})
+	h := newHarness(t, srv, func(cfg *Config) { cfg.MaxRequestRecords = 1 })
+	ld := genericLogs(2)
+	other := plog.NewLogs()
+	rl := other.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(cloudtrail.KeyOpenObserveOrganization, "other")
+	genericLogs(3).ResourceLogs().At(0).ScopeLogs().MoveAndAppendTo(rl.ScopeLogs())
+	other.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+
+	err := h.exp.ConsumeLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.ErrorContains(t, err, `organization "other" (403)`)
+	assert.Equal(t, 2, srv.RowCount("default", "cloudtrail_events"))
+	assert.Equal(t, int64(3), h.failed(t, reasonUnauthorized))
+	assert.Equal(t, 1, srv.Counters().ByStatus[http.StatusForbidden], "one refusal is enough for the destination")
+}
+
+func TestLogsNeverContainSecrets(t *testing.T) {
+	const user, secret = "root@example.com", "Sup3r-S3cret"
+	srv := openobservetest.NewServer(t, openobservetest.Options{Credentials: map[string]string{user: secret}})
+	token := openobservetest.BasicToken(user, secret)
+	for _, set := range []func(*Config){
+		func(c *Config) { c.Username, c.Password = user, secret },
+		func(c *Config) { c.Username, c.Password, c.AccessKey = "", "", configOpaque(token) },
+	} {
+		h := newHarness(t, srv, func(c *Config) {
+			set(c)
+			c.RetryConfig.Enabled = true
+			c.RetryConfig.InitialInterval = time.Millisecond
+		})
+		srv.Inject(openobservetest.Response{Status: 500, Times: 2})
+		srv.Inject(openobservetest.Response{Status: 200, Body: `{"code":200,"status":[{"name":"x","successful":0,"failed":1,"error":"bad"}]}`})
+		_ = h.exp.ConsumeLogs(context.Background(), oneGenericLog("x"))
+		require.NotZero(t, h.logs.Len())
+		for _, entry := range h.logs.All() {
+			text := entry.Message
+			for k, v := range entry.ContextMap() {
+				text += fmt.Sprintf(" %s=%v", k, v)
+			}
+			assert.NotContains(t, text, secret)
+			assert.NotContains(t, text, token)
+		}
+	}
+}
+
+func TestShutdownWithoutStartAndTwice(t *testing.T) {
+	cfg := testConfig()
+	exp, err := NewFactory().CreateLogs(context.Background(), metadatatest.NewSettings(componenttest.NewTelemetry()), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Shutdown(context.Background()))
+
+	e := newTestLogsExporter(t, cfg)
+	require.NoError(t, e.shutdown(context.Background()))
+	require.NoError(t, e.shutdown(context.Background()))
+}
+
+func TestFactoryRejectsAForeignConfig(t *testing.T) {
+	_, err := NewFactory().CreateLogs(context.Background(), metadatatest.NewSettings(componenttest.NewTelemetry()), &struct{ component.Config }{})
+	require.Error(t, err)
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, 7*time.Second, retryAfter("7", now))
+	assert.Equal(t, time.Duration(0), retryAfter("", now))
+	assert.Equal(t, time.Duration(0), retryAfter("-3", now))
+	assert.Equal(t, time.Duration(0), retryAfter("soon", now))
+	assert.Equal(t, 90*time.Second, retryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now))
+	assert.Equal(t, time.Duration(0), retryAfter(now.Add(-time.Minute).Format(http.TimeFormat), now))
+}
+
+func TestClassify(t *testing.T) {
+	assert.Equal(t, reasonOutOfWindow, classify("Too old data, only last 5 hours data can be ingested"))
+	assert.Equal(t, reasonOutOfWindow, classify("Too far data in future"))
+	assert.Equal(t, reasonSchemaConflict, classify("Failed to cast readonly to type Boolean"))
+	assert.Equal(t, reasonRejected, classify("stream is being deleted"))
+	assert.True(t, isTransient("request timed out"))
+	assert.False(t, isTransient("Failed to cast x"))
+	assert.True(t, isColumnLimit("Got 1200 columns for stream x, only 1000 columns accept. ZO_COLS_PER_RECORD_LIMIT"))
+	assert.False(t, isColumnLimit("Invalid json"))
+}
+
+func TestJoinDistinctReportsEachMessageOnceAndBoundsTheList(t *testing.T) {
+	var errs []error
+	for i := range 20 {
+		errs = append(errs, fmt.Errorf("failure %d", i%8), fmt.Errorf("failure %d", i%8))
+	}
+	err := joinDistinct(errs)
+	assert.Equal(t, "failure 0\nfailure 1\nfailure 2\nfailure 3\nfailure 4\nand 3 other errors", err.Error())
+}
