@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/cloudtrail"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
@@ -147,7 +148,7 @@ func (w *jsonWriter) appendValue(v pcommon.Value) {
 		w.buf = append(w.buf, "null"...)
 	case pcommon.ValueTypeStr:
 		s := v.Str()
-		if len(w.literals) > 0 && isJSONNumber(s) {
+		if len(w.literals) > 0 && jsonscan.IsNumber(s) {
 			if _, ok := w.literals[string(w.ptr)]; ok {
 				w.buf = append(w.buf, s...)
 				return
@@ -234,46 +235,4 @@ func appendJSONDouble(dst []byte, f float64) []byte {
 		}
 	}
 	return append(dst, '.', '0')
-}
-
-// isJSONNumber reports whether s is a JSON number literal (RFC 8259 §6).
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && '1' <= s[i] && s[i] <= '9':
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		j := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		if i == j {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		j := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		if i == j {
-			return false
-		}
-	}
-	return i == len(s)
 }

@@ -209,15 +209,6 @@ func TestRecordTime(t *testing.T) {
 	})
 }
 
-func TestIsJSONNumber(t *testing.T) {
-	for _, s := range []string{"0", "-0", "1", "-12", "1.5", "84.410596421", "1e5", "1E+5", "1.23e-10", "123456789012345678901234567890"} {
-		t.Run(s+" is a number literal", func(t *testing.T) { assert.True(t, isJSONNumber(s)) })
-	}
-	for _, s := range []string{"", "-", "01", "1.", ".5", "1e", "1e+", "+1", "0x10", "NaN", "1 ", " 1", "1.5.5"} {
-		t.Run(`"`+s+`" is not a number literal`, func(t *testing.T) { assert.False(t, isJSONNumber(s)) })
-	}
-}
-
 func TestFileNamesFollowCloudTrail(t *testing.T) {
 	stamp := time.Date(2024, 1, 2, 3, 4, 59, 0, time.UTC)
 	ct := fileKey{format: FormatCloudTrail, account: "123456789012", region: "us-east-1", day: dayOf(stamp)}

@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/cloudtrail"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
 // Column names this exporter writes besides the record's own fields. Every name that does not
@@ -172,7 +174,7 @@ func (r *rowEncoder) setKey(k string) { r.key = append(r.key[:0], k...) }
 
 func (r *rowEncoder) writeString(s string) {
 	r.beginField()
-	r.buf = appendJSONString(r.buf, s)
+	r.buf = jsonwrite.AppendString(r.buf, s)
 	r.endField()
 }
 
@@ -191,7 +193,7 @@ func (r *rowEncoder) writeInt(i int64) {
 // writeJSONText writes JSON text as a string value.
 func (r *rowEncoder) writeJSONText(text []byte) {
 	r.beginField()
-	r.buf = appendJSONString(r.buf, text)
+	r.buf = jsonwrite.AppendString(r.buf, text)
 	r.endField()
 }
 
@@ -312,7 +314,7 @@ func (r *rowEncoder) flattenValue(v pcommon.Value, depth int) {
 		if r.cloudTrail && depth == 1 && string(r.key) == colEventTime {
 			r.eventTime, r.hasTime = parseEventTime(s)
 		}
-		if len(r.literals) > 0 && r.isLiteral() && isJSONNumber(s) {
+		if len(r.literals) > 0 && r.isLiteral() && jsonscan.IsNumber(s) {
 			r.writeRaw(s)
 			return
 		}
@@ -357,10 +359,10 @@ func (r *rowEncoder) appendJSON(dst []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		s := v.Str()
-		if len(r.literals) > 0 && r.isLiteral() && isJSONNumber(s) {
+		if len(r.literals) > 0 && r.isLiteral() && jsonscan.IsNumber(s) {
 			return append(dst, s...)
 		}
-		return appendJSONString(dst, s)
+		return jsonwrite.AppendString(dst, s)
 	case pcommon.ValueTypeInt:
 		return strconv.AppendInt(dst, v.Int(), 10)
 	case pcommon.ValueTypeDouble:
@@ -378,7 +380,7 @@ func (r *rowEncoder) appendJSON(dst []byte, v pcommon.Value) []byte {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = appendJSONString(dst, k)
+			dst = jsonwrite.AppendString(dst, k)
 			dst = append(dst, ':')
 			if tracking {
 				pl := len(r.ptr)

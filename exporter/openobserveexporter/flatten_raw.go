@@ -4,6 +4,9 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
 
 // The raw walker flattens a CloudTrail record kept as its original JSON text (the receiver's
@@ -135,7 +138,7 @@ func (r *rowEncoder) rawValue(depth int) bool {
 			r.eventTime, r.hasTime = parseEventTime(r.strBuf)
 		}
 		r.beginField()
-		r.buf = appendJSONString(r.buf, r.strBuf)
+		r.buf = jsonwrite.AppendString(r.buf, r.strBuf)
 		r.endField()
 		return true
 	case 't', 'f':
@@ -156,7 +159,7 @@ func (r *rowEncoder) rawValue(depth int) bool {
 		r.rpos += 4 // nulls are dropped
 		return true
 	default:
-		end := scanJSONNumber(r.raw, r.rpos)
+		end := jsonscan.NumberEnd(r.raw, r.rpos)
 		if end == r.rpos {
 			return false
 		}
@@ -235,7 +238,7 @@ func (r *rowEncoder) rawCompact(dst []byte, nest int) ([]byte, bool) {
 		}
 		return dst, false
 	default:
-		end := scanJSONNumber(r.raw, r.rpos)
+		end := jsonscan.NumberEnd(r.raw, r.rpos)
 		if end == r.rpos {
 			return dst, false
 		}
@@ -258,7 +261,7 @@ func (r *rowEncoder) rawCompactString(dst []byte) ([]byte, bool) {
 	if r.strBuf, ok = decodeJSONString(r.strBuf[:0], s); !ok {
 		return dst, false
 	}
-	return appendJSONString(dst, r.strBuf), true
+	return jsonwrite.AppendString(dst, r.strBuf), true
 }
 
 // rawString reads the string token at r.rpos and returns its content between the quotes.
@@ -271,9 +274,7 @@ func (r *rowEncoder) rawString() (s string, clean, ok bool) {
 	clean = true
 	ascii := true
 	for i := r.rpos + 1; i < len(r.raw); {
-		for i+8 <= len(r.raw) && !special8(load64(r.raw, i)) {
-			i += 8
-		}
+		i = jsonscan.PlainRun(r.raw, i)
 		if i >= len(r.raw) {
 			break
 		}

@@ -7,7 +7,6 @@
 package jsonscan
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -147,7 +146,7 @@ func (s *Scanner) StringBytes() ([]byte, error) {
 	ascii := true
 	i := start
 	for ; i < len(s.buf); i++ {
-		i = plainRun(s.buf, i)
+		i = PlainRun(s.buf, i)
 		if i >= len(s.buf) {
 			break
 		}
@@ -297,53 +296,20 @@ const (
 
 // Number reads a number literal and returns its text (aliasing the input) and kind.
 func (s *Scanner) Number() ([]byte, NumberKind, error) {
-	start := s.pos
-	i := s.pos
-	b := s.buf
-	kind := Integer
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		s.pos = i
+	end := NumberEnd(s.buf, s.pos)
+	if end == s.pos {
 		return nil, 0, s.errorf("invalid number")
 	}
-	if i < len(b) && b[i] == '.' {
-		kind = Decimal
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			s.pos = i
-			return nil, 0, s.errorf("invalid number")
+	lit := s.buf[s.pos:end:end]
+	s.pos = end
+	kind := Integer
+	for _, c := range lit {
+		if c == '.' || c == 'e' || c == 'E' {
+			kind = Decimal
+			break
 		}
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		kind = Decimal
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			s.pos = i
-			return nil, 0, s.errorf("invalid number")
-		}
-	}
-	s.pos = i
-	return b[start:i:i], kind, nil
+	return lit, kind, nil
 }
 
 // Literal reads true, false or null and returns the byte that starts it.
@@ -413,7 +379,7 @@ func (s *Scanner) skipString() error {
 	i := s.pos + 1
 	ascii := true
 	for i < len(s.buf) {
-		i = plainRun(s.buf, i)
+		i = PlainRun(s.buf, i)
 		if i >= len(s.buf) {
 			break
 		}
@@ -472,11 +438,13 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plainRun returns the index of the first byte at or after i that ends a run of plain string
-// bytes: printable ASCII other than '"' and '\\'. It looks at eight bytes at a time.
-func plainRun(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
+// PlainRun returns the index of the first byte at or after i that ends a run of plain JSON
+// string bytes: printable ASCII other than '"' and '\\' (a control character, a quote, a
+// backslash or a non-ASCII byte ends it), or len(s). It looks at eight bytes at a time.
+func PlainRun[S ~string | ~[]byte](s S, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 		quote := w ^ (ones * '"')
 		backslash := w ^ (ones * '\\')
 		special := ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash) | (w - ones*0x20) | w
@@ -485,5 +453,57 @@ func plainRun(b []byte, i int) int {
 			return i + bits.TrailingZeros64(special)>>3
 		}
 	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return i
+		}
+	}
 	return i
+}
+
+// NumberEnd returns the end of the JSON number literal that starts at s[i], or i when none does.
+func NumberEnd[S ~string | ~[]byte](s S, i int) int {
+	start := i
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return start
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return start
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return start
+		}
+	}
+	return i
+}
+
+// IsNumber reports whether s is exactly one JSON number literal.
+func IsNumber[S ~string | ~[]byte](s S) bool {
+	return len(s) > 0 && NumberEnd(s, 0) == len(s)
 }

@@ -121,3 +121,13 @@ func FuzzSkipAgreesWithEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestIsNumber(t *testing.T) {
+	for _, s := range []string{"0", "-0", "12", "1.5", "1e5", "1E+5", "-1.25e-3", "123456789012345678901234567"} {
+		assert.True(t, IsNumber(s), s)
+		assert.Equal(t, IsNumber(s), IsNumber([]byte(s)), "as bytes")
+	}
+	for _, s := range []string{"", "-", "01", "1.", ".5", "1e", "+1", "NaN", "1_000", " 1"} {
+		assert.False(t, IsNumber(s), s)
+	}
+}

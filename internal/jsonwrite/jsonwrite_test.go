@@ -53,3 +53,37 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendString(t *testing.T) {
+	tests := map[string]string{
+		"":                                `""`,
+		"plain ascii text of some length": `"plain ascii text of some length"`,
+		`quote " and \ backslash`:         `"quote \" and \\ backslash"`,
+		"ctl \n\r\t\b\f\x00\x1f end":      `"ctl \n\r\t\b\f\u0000\u001f end"`,
+		"<html> & co":                     `"<html> & co"`,
+		"héllo wörld, 😀 ok":               `"héllo wörld, 😀 ok"`,
+		"bad \xff utf8 \xc3":              `"bad \ufffd utf8 \ufffd"`,
+		"\u2028":                          "\"\u2028\"",
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, string(AppendString(nil, in)), "%q", in)
+		assert.Equal(t, want, string(AppendString(nil, []byte(in))), "%q as bytes", in)
+	}
+}
+
+func TestAppendStringRoundTripsEveryByteAtEveryOffset(t *testing.T) {
+	for c := range 256 {
+		for pad := range 17 {
+			in := strings.Repeat("a", pad) + string([]byte{byte(c)}) + strings.Repeat("b", 17-pad)
+			out := AppendString(nil, in)
+			require.True(t, json.Valid(out), "%q", out)
+			var back string
+			require.NoError(t, json.Unmarshal(out, &back))
+			want := in
+			if !utf8.ValidString(in) {
+				want = strings.ToValidUTF8(in, "\ufffd")
+			}
+			require.Equal(t, want, back)
+		}
+	}
+}
