@@ -61,8 +61,9 @@ type Decoder struct {
 	resources map[resourceKey]plog.LogRecordSlice
 	stats     Stats
 	vd        valueDecoder
-	levels    [][]member // raw mode: member buffers by nesting depth, while scanning
-	arena     []member   // raw mode: the scanned members of the current document
+	doc, msg  pcommon.Value // map mode: each document, each log event message, decoded here first
+	levels    [][]member    // raw mode: member buffers by nesting depth, while scanning
+	arena     []member      // raw mode: the scanned members of the current document
 	gz        *gzip.Reader
 }
 
@@ -71,7 +72,7 @@ func NewDecoder(opts Options) *Decoder {
 	if opts.MaxRecordSize <= 0 {
 		opts.MaxRecordSize = 64 << 20
 	}
-	return &Decoder{opts: opts}
+	return &Decoder{opts: opts, doc: pcommon.NewValueEmpty(), msg: pcommon.NewValueEmpty()}
 }
 
 // resourceKey identifies one ResourceLogs within a request.
@@ -149,7 +150,7 @@ func (d *Decoder) addMapDocuments(index int, data []byte) {
 		start := docs.Pos()
 		d.vd.sc = docs
 		d.vd.newDocument()
-		v := pcommon.NewValueEmpty()
+		v := d.doc
 		err := d.vd.decode(v)
 		docs = d.vd.sc // the decoder is reused for CloudWatch Logs messages below
 		if err != nil {
@@ -434,7 +435,7 @@ func addLogEvent[V view[V]](d *Decoder, index int, ev V, base resourceKey) {
 	} else if first := firstByte(text); first == '{' {
 		d.vd.reset(text, false)
 		d.vd.newDocument()
-		v := pcommon.NewValueEmpty()
+		v := d.msg
 		if d.vd.decode(v) == nil && d.vd.sc.AtEnd() {
 			addMessage(d, mapView{m: v.Map(), d: d}, base, ts, extras[mapView]{logEventID: id, hasID: hasID})
 			return
