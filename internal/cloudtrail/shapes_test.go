@@ -213,6 +213,21 @@ func TestRecordOddities(t *testing.T) {
 	}
 }
 
+func TestHostileNestingIsAnInvalidRecordNotACrash(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		// Valid JSON, 400,000 levels deep: a decoder without a depth limit would accept it
+		// (or exhaust its stack on deeper input).
+		deep := append(append(bytes.Repeat([]byte(`{"a":[`), 200_000), '1'), bytes.Repeat([]byte(`]}`), 200_000)...)
+		logs, stats := decodeAll(t, Options{RawBody: raw}, deep)
+		assert.Equal(t, 1, stats.Invalid[ErrorTypeInvalidJSON], "raw=%v", raw)
+		require.Equal(t, 1, logs.LogRecordCount())
+		lr := allRecords(logs)[0]
+		assert.Len(t, lr.Body().Str(), len(deep), "the raw data is kept")
+		msg, _ := lr.Attributes().Get(KeyErrorMessage)
+		assert.Contains(t, msg.Str(), "nesting deeper than")
+	}
+}
+
 func TestGzipBombInARecordIsRefused(t *testing.T) {
 	payload := replay.Gzip(bytes.Repeat([]byte(" "), 1<<20))
 	logs, stats := decodeAll(t, Options{MaxRecordSize: 1 << 16}, payload)

@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"strconv"
@@ -72,7 +73,13 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 	return nil
 }
 
+// errTooDeep stops hostile nesting before it exhausts the stack.
+var errTooDeep = fmt.Errorf("nesting deeper than %d", jsonscan.MaxDepth)
+
 func (d *valueDecoder) decodeObject(m pcommon.Map) error {
+	if len(d.path) >= jsonscan.MaxDepth {
+		return errTooDeep
+	}
 	d.sc.Consume('{')
 	var under string // the key this object sits under ("" at the top)
 	if n := len(d.path); n > 0 {
@@ -111,6 +118,9 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 }
 
 func (d *valueDecoder) decodeArray(s pcommon.Slice) error {
+	if len(d.path) >= jsonscan.MaxDepth {
+		return errTooDeep
+	}
 	d.sc.Consume('[')
 	var under string
 	if n := len(d.path); n > 0 {
