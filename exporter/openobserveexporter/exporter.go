@@ -137,6 +137,10 @@ type pushState struct {
 
 	batches []*batch
 	done    []bool // per log record: stored or given up on
+	// retimedRec marks, per log record, a row sent with _timestamp re-timed into the window;
+	// retimed counts those OpenObserve stored (a retried request must not count twice).
+	retimedRec []bool
+	retimedRow bool // the row just encoded was re-timed
 	scratch []byte // sub-range bodies
 
 	now       time.Time
@@ -163,6 +167,8 @@ func (e *logsExporter) newPushState() *pushState {
 func (st *pushState) reset(n int) {
 	st.done = st.done[:0]
 	st.done = append(st.done, make([]bool, n)...)
+	st.retimedRec = st.retimedRec[:0]
+	st.retimedRec = append(st.retimedRec, make([]bool, n)...)
 	st.batches = st.batches[:0]
 	st.now = st.e.now()
 	st.nowMicros = st.now.UnixMicro()
@@ -211,6 +217,7 @@ func (st *pushState) push(ctx context.Context, ld plog.Logs) error {
 				if st.stopped() {
 					continue
 				}
+				st.retimedRow = false
 				if !st.encode(lrs.At(k), &rc) {
 					st.done[idx] = true
 					continue
@@ -229,6 +236,7 @@ func (st *pushState) push(ctx context.Context, ld plog.Logs) error {
 					}
 				}
 				b.append(st.row.buf, idx)
+				st.retimedRec[idx] = st.retimedRow
 			}
 		}
 	}
@@ -275,7 +283,7 @@ func (st *pushState) encode(lr plog.LogRecord, rc *resourceCache) bool {
 		r.setKey(colEventTimestamp)
 		r.writeInt(ts)
 		ts = st.nowMicros
-		st.retimed++
+		st.retimedRow = true
 	}
 	r.setKey(colTimestamp)
 	r.writeInt(ts)
@@ -336,6 +344,11 @@ func (st *pushState) sendRange(ctx context.Context, b *batch, i, j int) {
 	switch res.kind {
 	case resultStored:
 		st.markDone(b, i, j)
+		for _, r := range b.rows[i:j] {
+			if st.retimedRec[r.record] {
+				st.retimed++
+			}
+		}
 		st.e.telemetry.ExporterOpenobserveSentLogRecords.Add(ctx, int64(res.stored))
 		if res.failed > 0 {
 			st.fail(res.reason, res.failed)

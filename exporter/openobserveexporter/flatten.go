@@ -441,6 +441,19 @@ func (r *rowEncoder) isLiteral() bool {
 	return false
 }
 
+// collectLiterals reads the JSON Pointers of the body's numbers that the receiver kept as
+// their literal text (cloudtrail.KeyNumberLiterals), so they are written as numbers again.
+func (r *rowEncoder) collectLiterals(attrs pcommon.Map) {
+	r.literals = r.literals[:0]
+	if lits, ok := attrs.Get(cloudtrail.KeyNumberLiterals); ok && lits.Type() == pcommon.ValueTypeSlice {
+		for _, p := range lits.Slice().All() {
+			if p.Type() == pcommon.ValueTypeStr {
+				r.literals = append(r.literals, p.Str())
+			}
+		}
+	}
+}
+
 // encodeCloudTrail starts a row with the fields of a CloudTrail log record: its body flattened
 // as OpenObserve flattens a bare CloudTrail record, the resource fields, then the attributes
 // that carry information the body does not. It returns false when the body is not a JSON
@@ -449,14 +462,7 @@ func (r *rowEncoder) encodeCloudTrail(lr plog.LogRecord, resource []preField) bo
 	r.startRow()
 	r.cloudTrail = true
 	attrs := lr.Attributes()
-	if lits, ok := attrs.Get(cloudtrail.KeyNumberLiterals); ok && lits.Type() == pcommon.ValueTypeSlice {
-		sl := lits.Slice()
-		for i := range sl.Len() {
-			if p := sl.At(i); p.Type() == pcommon.ValueTypeStr {
-				r.literals = append(r.literals, p.Str())
-			}
-		}
-	}
+	r.collectLiterals(attrs)
 	body := lr.Body()
 	switch body.Type() {
 	case pcommon.ValueTypeMap:
@@ -515,7 +521,11 @@ func derivedFromBody(k string) bool {
 func (r *rowEncoder) encodeGeneric(lr plog.LogRecord, resource []preField) {
 	r.startRow()
 	r.appendPre(resource)
-	for k, v := range lr.Attributes().All() {
+	attrs := lr.Attributes()
+	for k, v := range attrs.All() {
+		if k == cloudtrail.KeyNumberLiterals {
+			continue // applied to the body below
+		}
 		r.key = appendChildKey(r.key, 0, k)
 		r.flattenValue(v, 1)
 	}
@@ -538,6 +548,8 @@ func (r *rowEncoder) encodeGeneric(lr plog.LogRecord, resource []preField) {
 		r.setKey(colSpanID)
 		r.writeString(sid.String())
 	}
+	r.collectLiterals(attrs)
+	defer func() { r.literals = r.literals[:0] }()
 	body := lr.Body()
 	if body.Type() == pcommon.ValueTypeMap {
 		r.key = r.key[:0]
