@@ -21,8 +21,9 @@ type Options struct {
 	// RawBody keeps each CloudTrail record's original JSON text, byte for byte, as a string
 	// body instead of decoding it into a map.
 	RawBody bool
-	// MaxRecordSize bounds the decompressed size of one gzip record (a CloudWatch Logs
-	// payload); larger records become invalid records. Zero means 64 MiB.
+	// MaxRecordSize bounds the decompressed size of the gzip records (CloudWatch Logs
+	// payloads) of one request, all together; a record over what is left of it becomes an
+	// invalid record. Zero means 64 MiB.
 	MaxRecordSize int64
 	// ScopeName and ScopeVersion name the instrumentation scope of every log record.
 	ScopeName, ScopeVersion string
@@ -60,11 +61,13 @@ type Decoder struct {
 	logs      plog.Logs
 	resources map[resourceKey]plog.LogRecordSlice
 	stats     Stats
-	vd        valueDecoder
+	vd        valueDecoder  // documents (and, in raw mode, every value)
+	msgVD     valueDecoder  // map mode: CloudWatch Logs messages, decoded while vd's document is in use
 	doc, msg  pcommon.Value // map mode: each document, each log event message, decoded here first
 	levels    [][]member    // raw mode: member buffers by nesting depth, while scanning
 	arena     []member      // raw mode: the scanned members of the current document
 	gz        *gzip.Reader
+	inflated  int64 // decompressed bytes of this request's gzip records
 }
 
 // NewDecoder returns a Decoder.
@@ -97,6 +100,7 @@ func (d *Decoder) Begin(req Request) {
 		d.resources = make(map[resourceKey]plog.LogRecordSlice, 4)
 	}
 	d.stats = Stats{Shapes: map[string]int{}, Invalid: map[string]int{}}
+	d.inflated = 0
 }
 
 // Finish returns the request's logs and counts. The logs alias the record buffers passed to
@@ -105,7 +109,22 @@ func (d *Decoder) Finish() (plog.Logs, Stats) {
 	logs, stats := d.logs, d.stats
 	d.logs = plog.Logs{}
 	clear(d.resources)
+	d.release()
 	return logs, stats
+}
+
+// release drops every reference to this request's buffers, so that a pooled decoder does not
+// keep them alive.
+func (d *Decoder) release() {
+	d.vd.release()
+	d.msgVD.release()
+	d.doc.SetEmptyMap()
+	d.msg.SetEmptyMap()
+	for i := range d.levels {
+		clear(d.levels[i][:cap(d.levels[i])])
+	}
+	clear(d.arena[:cap(d.arena)])
+	d.arena = d.arena[:0]
 }
 
 // AddInvalid adds a record that could not be decoded before it reached this package (bad
@@ -161,10 +180,10 @@ func (d *Decoder) addMapDocuments(index int, data []byte) {
 			d.stats.Shapes[ShapeOther]++
 			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
 			v.CopyTo(lr.Body())
-			d.putLiterals(lr.Attributes(), "")
+			putLiterals(&d.vd, lr.Attributes(), "")
 			continue
 		}
-		addDocument(d, index, mapView{m: v.Map(), d: d})
+		addDocument(d, index, mapView{m: v.Map(), d: d, vd: &d.vd})
 	}
 }
 
@@ -182,7 +201,7 @@ func (d *Decoder) addRawDocuments(index int, data []byte) {
 			d.stats.Shapes[ShapeOther]++
 			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
 			d.decodeRaw(data[start:sc.Pos()], lr.Body())
-			d.putLiterals(lr.Attributes(), "")
+			putLiterals(&d.vd, lr.Attributes(), "")
 			continue
 		}
 		d.arena = d.arena[:0]
@@ -207,16 +226,23 @@ func (d *Decoder) gunzip(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
+	limit := d.opts.MaxRecordSize - d.inflated
 	// Decompressed CloudWatch Logs payloads are typically 5-15x their compressed size.
-	buf := bytes.NewBuffer(make([]byte, 0, min(int64(len(data))*8, d.opts.MaxRecordSize)))
-	n, err := io.Copy(buf, io.LimitReader(d.gz, d.opts.MaxRecordSize+1))
+	buf := bytes.NewBuffer(make([]byte, 0, max(min(int64(len(data))*8, limit), 0)))
+	n, err := io.Copy(buf, io.LimitReader(d.gz, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	if n > d.opts.MaxRecordSize {
-		return nil, fmt.Errorf("%w (%d bytes)", errRecordTooLarge, d.opts.MaxRecordSize)
+	if n > limit {
+		return nil, fmt.Errorf("%w (%d bytes for all records of a request)", errRecordTooLarge, d.opts.MaxRecordSize)
 	}
-	return buf.Bytes(), nil
+	d.inflated += n
+	plain := buf.Bytes()
+	if cap(plain)-len(plain) > len(plain)/4 {
+		// The log bodies keep this buffer alive: do not let them keep its spare capacity too.
+		plain = bytes.Clone(plain)
+	}
+	return plain, nil
 }
 
 // addDocument classifies one top-level JSON object of a record.
@@ -433,11 +459,10 @@ func addLogEvent[V view[V]](d *Decoder, index int, ev V, base resourceKey) {
 			}
 		}
 	} else if first := firstByte(text); first == '{' {
-		d.vd.reset(text, false)
-		d.vd.newDocument()
+		d.msgVD.reset(text, false)
 		v := d.msg
-		if d.vd.decode(v) == nil && d.vd.sc.AtEnd() {
-			addMessage(d, mapView{m: v.Map(), d: d}, base, ts, extras[mapView]{logEventID: id, hasID: hasID})
+		if d.msgVD.decode(v) == nil && d.msgVD.sc.AtEnd() {
+			addMessage(d, mapView{m: v.Map(), d: d, vd: &d.msgVD}, base, ts, extras[mapView]{logEventID: id, hasID: hasID})
 			return
 		}
 	}
@@ -527,14 +552,21 @@ func (d *Decoder) recordsFor(key resourceKey) plog.LogRecordSlice {
 		res.PutStr(KeyOpenObserveStream, d.req.OpenObserveStream)
 	}
 	if c := key.cwl; c != nil {
-		res.PutEmptySlice(KeyLogGroupNames).AppendEmpty().SetStr(c.logGroup)
-		res.PutEmptySlice(KeyLogStreamNames).AppendEmpty().SetStr(c.logStream)
+		if c.logGroup != "" {
+			res.PutEmptySlice(KeyLogGroupNames).AppendEmpty().SetStr(c.logGroup)
+		}
+		if c.logStream != "" {
+			res.PutEmptySlice(KeyLogStreamNames).AppendEmpty().SetStr(c.logStream)
+		}
 		if c.owner != "" {
 			res.PutStr(KeyLogOwner, c.owner)
 		}
-		if f, ok := c.filters.Get("f"); ok {
-			f.CopyTo(res.PutEmpty(KeySubscriptionFilters))
+		if c.filters != (pcommon.Map{}) { // absent when the payload has no subscriptionFilters
+			if f, ok := c.filters.Get("f"); ok {
+				f.CopyTo(res.PutEmpty(KeySubscriptionFilters))
+			}
 		}
+
 	}
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(d.opts.ScopeName)

@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
@@ -25,6 +26,9 @@ const treeDepth = 5
 // members contiguous. It returns where the object's own members are. Keys with escapes are
 // copied; raw slices alias the input.
 func (d *Decoder) scanTree(sc *jsonscan.Scanner, depth int) (first, n int32, err error) {
+	if depth >= jsonscan.MaxDepth {
+		return 0, 0, fmt.Errorf("nesting deeper than %d", jsonscan.MaxDepth)
+	}
 	if err := sc.Expect('{'); err != nil {
 		return 0, 0, err
 	}
@@ -54,7 +58,7 @@ func (d *Decoder) scanTree(sc *jsonscan.Scanner, depth int) (first, n int32, err
 			buf = append(buf, member{key: k, raw: sc.Buf()[start:sc.Pos():sc.Pos()], first: f, n: c})
 			continue
 		}
-		v, err := sc.Raw()
+		v, err := sc.RawAt(depth + 1)
 		if err != nil {
 			return 0, 0, err
 		}

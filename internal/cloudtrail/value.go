@@ -36,6 +36,14 @@ func (d *valueDecoder) reset(buf []byte, inPlace bool) {
 	d.newDocument()
 }
 
+// release drops the references to the last input.
+func (d *valueDecoder) release() {
+	d.sc = jsonscan.Scanner{}
+	clear(d.path[:cap(d.path)])
+	d.path = d.path[:0]
+	d.literals = d.literals[:0]
+}
+
 // newDocument forgets the paths and literals of the previous document.
 func (d *valueDecoder) newDocument() {
 	d.path = d.path[:0]
@@ -106,12 +114,25 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 			return err
 		}
 		d.path[top].key = k
+		if m.Len() >= bigObject {
+			// pcommon.Map.PutEmpty looks for the key among those already there; past this
+			// size that would make hostile input quadratic. Finish the object as Go values
+			// and build it in one go (JSON objects are unordered; only this object's key
+			// order is lost).
+			if err := d.finishBigObject(m, k); err != nil {
+				return err
+			}
+			break
+		}
 		if err := d.decode(m.PutEmpty(k)); err != nil {
 			return err
 		}
 	}
 	d.path = d.path[:top]
 	if n := m.Len(); n != d.sizes[under] && len(d.sizes) < 4096 {
+		if _, known := d.sizes[under]; !known {
+			under = strings.Clone(under) // the key aliases the request's buffer
+		}
 		d.sizes[under] = n
 	}
 	return nil
@@ -145,6 +166,111 @@ func (d *valueDecoder) decodeArray(s pcommon.Slice) error {
 	return nil
 }
 
+// bigObject is the member count past which an object is built through pcommon.Map.FromRaw.
+const bigObject = 256
+
+// finishBigObject decodes the rest of the object whose member key the scanner is at (its
+// key already read) into Go values, then rebuilds m from them.
+func (d *valueDecoder) finishBigObject(m pcommon.Map, key string) error {
+	members := m.AsRaw()
+	top := len(d.path) - 1
+	for first := true; ; first = false {
+		if !first {
+			more, err := d.sc.More('}', false)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+			if key, err = d.sc.Key(); err != nil {
+				return err
+			}
+			d.path[top].key = key
+		}
+		v, err := d.decodeAny()
+		if err != nil {
+			return err
+		}
+		members[key] = v // the last of duplicate keys wins, as with PutEmpty
+	}
+	return m.FromRaw(members)
+}
+
+// decodeAny reads the next value as a Go value for pcommon's FromRaw, with decode's rules.
+func (d *valueDecoder) decodeAny() (any, error) {
+	switch c := d.sc.Peek(); c {
+	case '{', '[':
+		if len(d.path) >= jsonscan.MaxDepth {
+			return nil, errTooDeep
+		}
+		d.sc.Consume(c)
+		d.path = append(d.path, pathElem{index: -1})
+		top := len(d.path) - 1
+		var obj map[string]any
+		var arr []any
+		if c == '{' {
+			obj = map[string]any{}
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		for i := 0; ; i++ {
+			more, err := d.sc.More(closing, i == 0)
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				break
+			}
+			if c == '{' {
+				k, err := d.sc.Key()
+				if err != nil {
+					return nil, err
+				}
+				d.path[top].key = k
+				v, err := d.decodeAny()
+				if err != nil {
+					return nil, err
+				}
+				obj[k] = v
+				continue
+			}
+			d.path[top].index = i
+			v, err := d.decodeAny()
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		d.path = d.path[:top]
+		if c == '{' {
+			return obj, nil
+		}
+		if arr == nil {
+			arr = []any{}
+		}
+		return arr, nil
+	case '"':
+		return d.sc.String()
+	case 't', 'f', 'n':
+		b, err := d.sc.Literal()
+		if err != nil || b == 'n' {
+			return nil, err
+		}
+		return b == 't', nil
+	default:
+		lit, kind, err := d.sc.Number()
+		if err != nil {
+			return nil, err
+		}
+		v := pcommon.NewValueEmpty()
+		d.setNumber(v, lit, kind)
+		return v.AsRaw(), nil
+	}
+}
+
 // maxSizeHint bounds a size hint: a key whose objects vary (requestParameters) must not make
 // every later object over-allocate.
 const maxSizeHint = 24
@@ -174,8 +300,9 @@ func exactFloat(text string) (float64, bool) {
 	if err != nil || math.IsInf(f, 0) {
 		return 0, false
 	}
-	if f == 0 {
-		// Every zero literal (0.0, -0e5) is exactly zero; keep the sign as parsed.
+	if f == 0 && zeroDigits(text) {
+		// Every zero literal (0.0, -0e5) is exactly zero; keep the sign as parsed. A literal
+		// that underflows to zero (1e-400) is not.
 		return f, true
 	}
 	var lit big.Rat
@@ -185,6 +312,19 @@ func exactFloat(text string) (float64, bool) {
 	var got big.Rat
 	got.SetFloat64(f)
 	return f, lit.Cmp(&got) == 0
+}
+
+// zeroDigits reports whether every digit of a number literal's mantissa is 0.
+func zeroDigits(text string) bool {
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == 'e' || c == 'E':
+			return true
+		case c >= '1' && c <= '9':
+			return false
+		}
+	}
+	return true
 }
 
 // pointer renders the current path as an RFC 6901 JSON Pointer.

@@ -44,9 +44,11 @@ type view[V any] interface {
 type mapView struct {
 	m pcommon.Map
 	// ptr is the object's JSON Pointer in its document, kept only when the document holds
-	// number literals (d.literals non-empty).
+	// number literals.
 	ptr string
 	d   *Decoder
+	// vd decoded the document (and holds its number literals).
+	vd *valueDecoder
 }
 
 func (v mapView) get(key string) (pcommon.Value, bool) { return v.m.Get(key) }
@@ -83,13 +85,13 @@ func (v mapView) has(key string) bool { _, ok := v.m.Get(key); return ok }
 
 func (v mapView) object(key string) (mapView, bool) {
 	if x, ok := v.m.Get(key); ok && x.Type() == pcommon.ValueTypeMap {
-		return mapView{m: x.Map(), ptr: v.childPtr(key), d: v.d}, true
+		return mapView{m: x.Map(), ptr: v.childPtr(key), d: v.d, vd: v.vd}, true
 	}
 	return mapView{}, false
 }
 
 func (v mapView) childPtr(key string) string {
-	if len(v.d.vd.literals) == 0 {
+	if len(v.vd.literals) == 0 {
 		return ""
 	}
 	return v.ptr + "/" + escapePointer(key)
@@ -110,7 +112,7 @@ func (v mapView) eachElement(key string, f func(mapView), other func(int)) bool 
 		if base != "" {
 			ptr = base + "/" + strconv.Itoa(i)
 		}
-		f(mapView{m: e.Map(), ptr: ptr, d: v.d})
+		f(mapView{m: e.Map(), ptr: ptr, d: v.d, vd: v.vd})
 	}
 	return true
 }
@@ -132,13 +134,13 @@ func (v mapView) putAttr(attrs pcommon.Map, name, key string) {
 // toBody moves the object into the body and lists the number literals inside it.
 func (v mapView) toBody(lr plog.LogRecord, _ bool) {
 	v.m.MoveTo(lr.Body().SetEmptyMap())
-	v.d.putLiterals(lr.Attributes(), v.ptr)
+	putLiterals(v.vd, lr.Attributes(), v.ptr)
 }
 
 func (v mapView) elementToBody(lr plog.LogRecord, key string, index int) {
 	if x, ok := v.m.Get(key); ok && x.Type() == pcommon.ValueTypeSlice && index < x.Slice().Len() {
 		x.Slice().At(index).CopyTo(lr.Body())
-		v.d.putLiterals(lr.Attributes(), v.childPtr(key)+"/"+strconv.Itoa(index))
+		putLiterals(v.vd, lr.Attributes(), v.childPtr(key)+"/"+strconv.Itoa(index))
 	}
 }
 
@@ -199,14 +201,14 @@ func (v rawView) toBody(lr plog.LogRecord, text bool) {
 		return
 	}
 	v.d.decodeRaw(v.raw, lr.Body())
-	v.d.putLiterals(lr.Attributes(), "")
+	putLiterals(&v.d.vd, lr.Attributes(), "")
 }
 
 func (v rawView) elementToBody(lr plog.LogRecord, key string, index int) {
 	forEachElement(find(v.ms, key), func(i int, raw []byte) {
 		if i == index {
 			v.d.decodeRaw(raw, lr.Body())
-			v.d.putLiterals(lr.Attributes(), "")
+			putLiterals(&v.d.vd, lr.Attributes(), "")
 		}
 	})
 }
@@ -231,11 +233,11 @@ func (d *Decoder) decodeRaw(raw []byte, v pcommon.Value) {
 	_ = d.vd.decode(v) // raw was validated
 }
 
-// putLiterals lists, as the KeyNumberLiterals attribute, the number literals under the JSON
-// Pointer prefix, relative to it.
-func (d *Decoder) putLiterals(attrs pcommon.Map, prefix string) {
+// putLiterals lists, as the KeyNumberLiterals attribute, the number literals vd found under
+// the JSON Pointer prefix, relative to it.
+func putLiterals(vd *valueDecoder, attrs pcommon.Map, prefix string) {
 	var s pcommon.Slice
-	for _, p := range d.vd.literals {
+	for _, p := range vd.literals {
 		if !strings.HasPrefix(p, prefix) || len(p) > len(prefix) && p[len(prefix)] != '/' {
 			continue
 		}

@@ -39,6 +39,8 @@ const (
 	MinBufferBytes = 1 << 20
 	// MaxErrorMessage is the longest errorMessage Firehose accepts in a response.
 	MaxErrorMessage = 8192
+	// MaxRequestID bounds the request id echoed in a response (Firehose's are UUIDs).
+	MaxRequestID = 1024
 )
 
 // Record is one record of a request: its decoded data, or, when the base64 was invalid,
@@ -210,6 +212,9 @@ var base64Alphabet = func() (t [256]bool) {
 // AppendResponse appends a response body: {"requestId":...,"timestamp":...} and, when
 // errorMessage is not empty, "errorMessage" cut to MaxErrorMessage characters.
 func AppendResponse(dst []byte, requestID string, now time.Time, errorMessage string) []byte {
+	if len(requestID) > MaxRequestID {
+		requestID = requestID[:MaxRequestID] // not a Firehose id; keep the response small
+	}
 	dst = append(dst, `{"requestId":`...)
 	dst = jsonwrite.AppendString(dst, requestID)
 	dst = append(dst, `,"timestamp":`...)

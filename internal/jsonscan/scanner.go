@@ -424,10 +424,14 @@ func (s *Scanner) skipString() error {
 }
 
 // Raw skips one value and returns its text, aliasing the input.
-func (s *Scanner) Raw() ([]byte, error) {
+func (s *Scanner) Raw() ([]byte, error) { return s.RawAt(0) }
+
+// RawAt is Raw for a value nested depth levels below its document's root, so that MaxDepth
+// bounds the nesting from the root, as a decoder of the whole document counts it.
+func (s *Scanner) RawAt(depth int) ([]byte, error) {
 	s.SkipSpace()
 	start := s.pos
-	if err := s.Skip(); err != nil {
+	if err := s.skip(depth); err != nil {
 		return nil, err
 	}
 	return s.buf[start:s.pos:s.pos], nil

@@ -122,7 +122,7 @@ func (h *handler) serve(r *http.Request, received time.Time, headerID string) (r
 	if m := openObservePath.FindStringSubmatch(r.URL.Path); m != nil {
 		decodeReq.OpenObserveOrganization, decodeReq.OpenObserveStream = m[1], m[2]
 	}
-	err = h.consume(r.Context(), decodeReq, req.Records)
+	err = h.consumeSafely(r.Context(), decodeReq, req.Records)
 	if h.dedup != nil && req.RequestID != "" {
 		h.dedup.Done(dedupKey, err == nil, h.now())
 	}
@@ -134,6 +134,23 @@ func (h *handler) serve(r *http.Request, received time.Time, headerID string) (r
 		return req.RequestID, http.StatusServiceUnavailable, "pipeline did not accept the records: " + err.Error()
 	}
 	return req.RequestID, http.StatusOK, ""
+}
+
+// errPanic reports a bug met while decoding: the request fails (Firehose retries it and, in
+// the end, backs it up to S3) instead of the collector crashing.
+var errPanic = errors.New("internal error while decoding the records")
+
+// consumeSafely is consume, turning a panic into an error so that the request is answered
+// (and its id leaves the in-flight set) whatever happens.
+func (h *handler) consumeSafely(ctx context.Context, req cloudtrail.Request, records []firehose.Record) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.logger.Error("panic while decoding a firehose request", zap.String("request_id", req.RequestID),
+				zap.Any("panic", p), zap.Stack("stack"))
+			err = consumererror.NewPermanent(errPanic)
+		}
+	}()
+	return h.consume(ctx, req, records)
 }
 
 // consume decodes the records into one plog.Logs and hands it to the pipeline.

@@ -363,3 +363,27 @@ func TestOpenObservePathAndCommonAttributesBecomeResourceAttributes(t *testing.T
 		assert.Equal(t, 400, rec.Code)
 	})
 }
+
+type panickingConsumer struct{ calls atomic.Int32 }
+
+func (p *panickingConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+func (p *panickingConsumer) ConsumeLogs(context.Context, plog.Logs) error {
+	if p.calls.Add(1) == 1 {
+		panic("boom")
+	}
+	return nil
+}
+
+func TestAPanicFailsTheRequestWithoutCrashingOrWedgingItsRetry(t *testing.T) {
+	next := &panickingConsumer{}
+	_, h := newTestHandler(t, testConfig(), next)
+	records := eventBridgeRecords(t)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, firehoseRequest{}.build(t, records))
+	require.Equal(t, http.StatusInternalServerError, rec.Code, "retried by Firehose, never dropped")
+	assert.Contains(t, decodeResponse(t, rec).ErrorMessage, "internal error")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, firehoseRequest{}.build(t, records))
+	assert.Equal(t, http.StatusOK, rec.Code, "the retry is processed, not refused as in flight")
+	assert.Equal(t, int32(2), next.calls.Load())
+}

@@ -88,6 +88,10 @@ func (r *firehoseReceiver) Start(ctx context.Context, host component.Host) error
 	}
 	r.server = server
 	r.addr = ln.Addr()
+	if r.cfg.MaxRequestBodySize < maxFirehoseBody {
+		r.settings.Logger.Warn("max_request_body_size is below Firehose's largest request: Firehose drops a batch answered 413 for good, without backing it up",
+			zap.Int64("max_request_body_size", r.cfg.MaxRequestBodySize), zap.Int64("firehose_max", maxFirehoseBody))
+	}
 	r.settings.Logger.Info("firehose endpoint listening", zap.String("endpoint", ln.Addr().String()))
 	r.wg.Add(1)
 	go func() {

@@ -1,0 +1,113 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/replay"
+)
+
+func bothModes(t *testing.T, f func(t *testing.T, raw bool)) {
+	for _, raw := range []bool{false, true} {
+		t.Run(fmt.Sprintf("raw=%v", raw), func(t *testing.T) { f(t, raw) })
+	}
+}
+
+func TestCloudWatchPayloadWithoutOptionalFields(t *testing.T) {
+	bothModes(t, func(t *testing.T, raw bool) {
+		payload := []byte(`{"messageType":"DATA_MESSAGE","owner":"1","logEvents":[{"id":"1","timestamp":1,"message":"hi"}]}`)
+		logs, stats := decodeAll(t, Options{RawBody: raw}, payload)
+		assert.Equal(t, 1, stats.Shapes[ShapeCloudWatch])
+		require.Equal(t, 1, logs.LogRecordCount())
+		res := logs.ResourceLogs().At(0).Resource().Attributes().AsRaw()
+		assert.NotContains(t, res, KeyLogGroupNames, "absent fields give no attribute")
+		assert.NotContains(t, res, KeySubscriptionFilters)
+		assert.Equal(t, "1", res[KeyLogOwner])
+	})
+}
+
+func TestNumberLiteralsStayWithTheirOwnLogEvent(t *testing.T) {
+	// Event 0's message holds a number no double holds; event 1 has no message string, so its
+	// body is the event itself, whose "n" is a real string.
+	payload := []byte(`{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[` +
+		`{"id":"0","timestamp":1,"message":"{\"eventVersion\":\"1.08\",\"eventName\":\"A\",\"requestParameters\":{\"n\":12345678901234567890123}}"},` +
+		`{"id":"1","timestamp":1,"requestParameters":{"n":"900"}}]}`)
+	logs, _ := decodeAll(t, Options{}, payload)
+	recs := allRecords(logs)
+	require.Len(t, recs, 2)
+	for _, lr := range recs {
+		lits, has := lr.Attributes().Get(KeyNumberLiterals)
+		if lr.EventName() == EventNameLogEvent {
+			assert.False(t, has, "the other event's literal must not leak here")
+			continue
+		}
+		require.True(t, has)
+		assert.Equal(t, []any{"/requestParameters/n"}, lits.Slice().AsRaw())
+	}
+}
+
+func TestNumbersThatUnderflowStayLiterals(t *testing.T) {
+	logs, _ := decodeAll(t, Options{}, []byte(`{"eventVersion":"1.08","eventName":"A","x":1e-400,"z":0.0e5}`))
+	body := allRecords(logs)[0].Body().Map().AsRaw()
+	assert.Equal(t, "1e-400", body["x"], "not the double 0")
+	assert.Equal(t, 0.0, body["z"], "a zero literal is exactly zero")
+}
+
+func TestAHugeObjectDecodesInLinearTimeAndKeepsEveryMember(t *testing.T) {
+	const n = 50_000
+	var b bytes.Buffer
+	b.WriteString(`{"eventVersion":"1.08","eventName":"A","requestParameters":{`)
+	for i := range n {
+		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	}
+	b.WriteString(`"k7":"dup","big":123456789012345678901234567890,"nested":{"a":[1,{"b":null}]}}}`)
+	logs, stats := decodeAll(t, Options{}, b.Bytes())
+	require.Zero(t, stats.Invalid[ErrorTypeInvalidJSON])
+	lr := allRecords(logs)[0]
+	rp, ok := lr.Body().Map().Get("requestParameters")
+	require.True(t, ok)
+	m := rp.Map().AsRaw()
+	assert.Len(t, m, n+2, "every member, the duplicate counted once")
+	assert.Equal(t, "dup", m["k7"], "the last duplicate wins")
+	assert.Equal(t, int64(49_999), m["k49999"])
+	assert.Equal(t, map[string]any{"a": []any{int64(1), map[string]any{"b": nil}}}, m["nested"])
+	lits, _ := lr.Attributes().Get(KeyNumberLiterals)
+	assert.Equal(t, []any{"/requestParameters/big"}, lits.Slice().AsRaw())
+}
+
+func TestDecompressionIsBudgetedPerRequest(t *testing.T) {
+	payload, err := replay.CloudWatchLogsPayload([][]byte{[]byte(`{"eventVersion":"1.08","eventName":"A"}`)}, replay.CloudWatchOptions{LogGroup: "g", LogStream: "s"})
+	require.NoError(t, err)
+	gz := replay.Gzip(payload)
+	// Room for two payloads, not three.
+	logs, stats := decodeAll(t, Options{MaxRecordSize: int64(len(payload))*2 + 10}, gz, gz, gz)
+	assert.Equal(t, 1, stats.Invalid[ErrorTypeTooLarge])
+	assert.Equal(t, 3, logs.LogRecordCount(), "the third is kept as an invalid record")
+}
+
+func TestRawModeRefusesWhatItCouldNotDecode(t *testing.T) {
+	// 515 levels: beyond the decoder's limit of 512 from the document's root.
+	deep := strings.Repeat(`{"a":`, 515) + "1" + strings.Repeat("}", 515)
+	for _, raw := range []bool{false, true} {
+		logs, stats := decodeAll(t, Options{RawBody: raw}, []byte(deep))
+		assert.Equal(t, 1, stats.Invalid[ErrorTypeInvalidJSON], "raw=%v", raw)
+		assert.Equal(t, deep, allRecords(logs)[0].Body().Str(), "raw=%v: kept whole", raw)
+	}
+}
+
+func TestFinishReleasesTheRequestBuffers(t *testing.T) {
+	d := NewDecoder(Options{})
+	d.Begin(Request{})
+	d.AddRecord(0, []byte(`{"eventVersion":"1.08","eventName":"A","userIdentity":{"type":"Root"}}`))
+	d.Finish()
+	assert.Empty(t, d.vd.sc.Buf(), "the scanner forgot the buffer")
+	for _, e := range d.vd.path[:cap(d.vd.path)] {
+		assert.Empty(t, e.key)
+	}
+	assert.Equal(t, 0, d.doc.Map().Len())
+}
