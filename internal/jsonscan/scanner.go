@@ -7,6 +7,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -146,7 +147,7 @@ func (s *Scanner) StringBytes() ([]byte, error) {
 	ascii := true
 	i := start
 	for ; i < len(s.buf); i++ {
-		i = PlainRun(s.buf, i)
+		i = plainRun(s.buf, i)
 		if i >= len(s.buf) {
 			break
 		}
@@ -379,7 +380,7 @@ func (s *Scanner) skipString() error {
 	i := s.pos + 1
 	ascii := true
 	for i < len(s.buf) {
-		i = PlainRun(s.buf, i)
+		i = plainRun(s.buf, i)
 		if i >= len(s.buf) {
 			break
 		}
@@ -446,9 +447,14 @@ const (
 // string bytes: printable ASCII other than '"' and '\\' (a control character, a quote, a
 // backslash or a non-ASCII byte ends it), or len(s). It looks at eight bytes at a time.
 func PlainRun[S ~string | ~[]byte](s S, i int) int {
-	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	// A string header and a slice header both start with the data pointer and the length.
+	str := *(*string)(unsafe.Pointer(&s))
+	return plainRun(unsafe.Slice(unsafe.StringData(str), len(str)), i)
+}
+
+func plainRun(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
 		quote := w ^ (ones * '"')
 		backslash := w ^ (ones * '\\')
 		special := ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash) | (w - ones*0x20) | w
@@ -457,8 +463,8 @@ func PlainRun[S ~string | ~[]byte](s S, i int) int {
 			return i + bits.TrailingZeros64(special)>>3
 		}
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
 			return i
 		}
 	}
