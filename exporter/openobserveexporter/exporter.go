@@ -140,8 +140,8 @@ type pushState struct {
 	// retimedRec marks, per log record, a row sent with _timestamp re-timed into the window;
 	// retimed counts those OpenObserve stored (a retried request must not count twice).
 	retimedRec []bool
-	retimedRow bool // the row just encoded was re-timed
-	scratch []byte // sub-range bodies
+	retimedRow bool   // the row just encoded was re-timed
+	scratch    []byte // sub-range bodies
 
 	now       time.Time
 	nowMicros int64
