@@ -176,7 +176,7 @@ func (w *jsonWriter) appendValue(v pcommon.Value) {
 				continue
 			}
 			n := len(w.ptr)
-			w.ptr = appendPointerToken(append(w.ptr, '/'), k)
+			w.ptr = cloudtrail.AppendPointerToken(append(w.ptr, '/'), k)
 			w.appendValue(e)
 			w.ptr = w.ptr[:n]
 		}
@@ -203,21 +203,6 @@ func (w *jsonWriter) appendValue(v pcommon.Value) {
 		w.buf = base64.StdEncoding.AppendEncode(w.buf, raw)
 		w.buf = append(w.buf, '"')
 	}
-}
-
-// appendPointerToken appends a JSON Pointer reference token (RFC 6901: '~' → "~0", '/' → "~1").
-func appendPointerToken(dst []byte, key string) []byte {
-	for i := 0; i < len(key); i++ {
-		switch c := key[i]; c {
-		case '~':
-			dst = append(dst, '~', '0')
-		case '/':
-			dst = append(dst, '~', '1')
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
 }
 
 // appendJSONDouble writes f as the shortest literal that reads back as f. An integral value

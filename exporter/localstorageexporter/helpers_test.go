@@ -242,7 +242,7 @@ func decodeJSON(t testing.TB, data []byte, v pcommon.Value) []string {
 					kt, err := dec.Token()
 					require.NoError(t, err)
 					k := kt.(string)
-					walk(m.PutEmpty(k), ptr+"/"+string(appendPointerToken(nil, k)))
+					walk(m.PutEmpty(k), ptr+"/"+string(cloudtrail.AppendPointerToken(nil, k)))
 				}
 			case '[':
 				s := v.SetEmptySlice()

@@ -296,7 +296,7 @@ func (r *rowEncoder) flattenMap(m pcommon.Map, depth int) {
 		r.key = appendChildKey(r.key, base, k)
 		if tracking {
 			pl := len(r.ptr)
-			r.ptr = appendPointerToken(r.ptr, k)
+			r.ptr = cloudtrail.AppendPointerToken(append(r.ptr, '/'), k)
 			r.flattenValue(v, depth+1)
 			r.ptr = r.ptr[:pl]
 			continue
@@ -384,7 +384,7 @@ func (r *rowEncoder) appendJSON(dst []byte, v pcommon.Value) []byte {
 			dst = append(dst, ':')
 			if tracking {
 				pl := len(r.ptr)
-				r.ptr = appendPointerToken(r.ptr, k)
+				r.ptr = cloudtrail.AppendPointerToken(append(r.ptr, '/'), k)
 				dst = r.appendJSON(dst, mv)
 				r.ptr = r.ptr[:pl]
 				continue
@@ -414,22 +414,6 @@ func (r *rowEncoder) appendJSON(dst []byte, v pcommon.Value) []byte {
 	default:
 		return append(dst, "null"...)
 	}
-}
-
-// appendPointerToken appends "/" and k escaped as an RFC 6901 reference token.
-func appendPointerToken(dst []byte, k string) []byte {
-	dst = append(dst, '/')
-	for i := 0; i < len(k); i++ {
-		switch c := k[i]; c {
-		case '~':
-			dst = append(dst, '~', '0')
-		case '/':
-			dst = append(dst, '~', '1')
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
 }
 
 func (r *rowEncoder) isLiteral() bool {

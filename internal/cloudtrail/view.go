@@ -252,5 +252,21 @@ func escapePointer(key string) string {
 	if !strings.ContainsAny(key, "~/") {
 		return key
 	}
-	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+	return string(AppendPointerToken(nil, key))
+}
+
+// AppendPointerToken appends key as a JSON Pointer reference token (RFC 6901: '~' becomes
+// "~0", '/' becomes "~1"), the form of the paths in KeyNumberLiterals.
+func AppendPointerToken(dst []byte, key string) []byte {
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; c {
+		case '~':
+			dst = append(dst, '~', '0')
+		case '/':
+			dst = append(dst, '~', '1')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
