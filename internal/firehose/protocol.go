@@ -3,6 +3,7 @@
 package firehose
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -172,42 +173,47 @@ func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
 	}
 }
 
-// decodeRecord decodes base64 in place. The text is checked first so that a record with
-// bad base64 keeps its original text.
+// decodeRecord decodes base64 in place. It decodes chunk by chunk into a small scratch buffer
+// and copies each good chunk over the text it came from (the decoded bytes are always behind
+// the text still to read). When a chunk turns out invalid, the chunks before it are encoded
+// back, so that the record keeps its original text.
 func decodeRecord(text []byte) Record {
-	if err := checkBase64(text); err != nil {
-		return Record{Data: text, Err: err}
+	if i := max(bytes.IndexByte(text, '\n'), bytes.IndexByte(text, '\r')); i >= 0 {
+		// The standard decoder skips line breaks, which would break chunk alignment; Firehose
+		// never sends them.
+		return Record{Data: text, Err: fmt.Errorf("base64: line break at offset %d", i)}
 	}
-	n, err := base64.StdEncoding.Decode(text, text)
-	if err != nil { // unreachable after checkBase64
-		return Record{Data: text[:n], Err: fmt.Errorf("base64: %w", err)}
+	var scratch [base64Chunk / 4 * 3]byte
+	w := 0
+	for r := 0; r < len(text); r += base64Chunk {
+		chunk := text[r:min(r+base64Chunk, len(text))]
+		n, err := base64.StdEncoding.Decode(scratch[:], chunk)
+		if err != nil {
+			restoreBase64(text, w)
+			return Record{Data: text, Err: fmt.Errorf("base64: %w", err)}
+		}
+		w += copy(text[w:], scratch[:n])
 	}
-	return Record{Data: text[:n:n]}
+	return Record{Data: text[:w:w]}
 }
 
-// checkBase64 reports whether text is padded standard base64, as Firehose writes it.
-func checkBase64(text []byte) error {
-	if len(text)%4 != 0 {
-		return fmt.Errorf("base64: length %d is not a multiple of 4", len(text))
-	}
-	for i, c := range text {
-		if base64Alphabet[c] {
-			continue
-		}
-		if c == '=' && (i == len(text)-1 || i == len(text)-2 && text[len(text)-1] == '=') {
-			continue
-		}
-		return fmt.Errorf("base64: illegal byte %q at offset %d", c, i)
-	}
-	return nil
-}
+// base64Chunk is how much base64 text decodeRecord decodes at a time: a multiple of 4, so
+// that only the last chunk can hold padding.
+const base64Chunk = 4096
 
-var base64Alphabet = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
-		t[c] = true
+// restoreBase64 encodes text[:n] (decoded from whole, unpadded 4-character groups) back into
+// text[:n/3*4], last group first so that no group overwrites bytes still to be encoded. Whole
+// groups decode and encode one to one, so this is the original text.
+func restoreBase64(text []byte, n int) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for g := n/3 - 1; g >= 0; g-- {
+		v := uint(text[3*g])<<16 | uint(text[3*g+1])<<8 | uint(text[3*g+2])
+		text[4*g] = alphabet[v>>18&0x3f]
+		text[4*g+1] = alphabet[v>>12&0x3f]
+		text[4*g+2] = alphabet[v>>6&0x3f]
+		text[4*g+3] = alphabet[v&0x3f]
 	}
-	return t
-}()
+}
 
 // AppendResponse appends a response body: {"requestId":...,"timestamp":...} and, when
 // errorMessage is not empty, "errorMessage" cut to MaxErrorMessage characters.

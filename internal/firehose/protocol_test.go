@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -179,5 +180,35 @@ func FuzzParseRequest(f *testing.F) {
 				require.Equal(t, data, req.Records[i].Data)
 			}
 		}
+	})
+}
+
+// FuzzDecodeRecord checks in-place decoding against the standard library: the same bytes
+// when the text is valid, and the text untouched when it is not.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add([]byte("e30="), 0, byte(0))
+	f.Add(bytes.Repeat([]byte("QUJD"), 3000), 5000, byte('!'))
+	f.Add(bytes.Repeat([]byte("QUJD"), 3000), 11000, byte('='))
+	f.Fuzz(func(t *testing.T, data []byte, at int, bad byte) {
+		text := []byte(base64.StdEncoding.EncodeToString(data))
+		if bad != 0 && len(text) > 0 {
+			if at < 0 {
+				at = -at
+			}
+			text[at%len(text)] = bad
+		}
+		want, wantErr := base64.StdEncoding.DecodeString(string(text))
+		if bytes.ContainsAny(text, "\r\n") {
+			wantErr = errors.New("line breaks are refused")
+		}
+		orig := bytes.Clone(text)
+		got := decodeRecord(text)
+		if wantErr != nil {
+			require.Error(t, got.Err)
+			require.Equal(t, orig, got.Data, "the original text is kept")
+			return
+		}
+		require.NoError(t, got.Err)
+		require.Equal(t, want, got.Data)
 	})
 }
