@@ -115,23 +115,34 @@ func (c *compressor) compress(body []byte) ([]byte, string, func()) {
 	return buf.Bytes(), c.encoding, release
 }
 
-// requestBody is a request body that releases its buffer once the HTTP transport closed every
-// reader it asked for (the first, and one per GetBody call). The transport may close it after
-// the response came back, from another goroutine.
+// requestBody is a request body that releases its buffer once nothing can read it any more:
+// the sender holds one reference until client.Do has returned (GetBody is only called before
+// that), and every reader the transport asked for holds one until it is closed, which may
+// happen later, from another goroutine.
 type requestBody struct {
 	data    []byte
 	refs    atomic.Int32
 	release func()
 }
 
+// newRequestBody returns a body holding the sender's reference; drop it with unref.
 func newRequestBody(data []byte, release func()) *requestBody {
-	return &requestBody{data: data, release: release}
+	b := &requestBody{data: data, release: release}
+	b.refs.Store(1)
+	return b
 }
 
 // reader returns a new reader of the body; each one must be closed.
 func (b *requestBody) reader() io.ReadCloser {
 	b.refs.Add(1)
 	return &bodyReader{Reader: bytes.NewReader(b.data), body: b}
+}
+
+// unref drops one reference; the last one releases the buffer.
+func (b *requestBody) unref() {
+	if b.refs.Add(-1) == 0 {
+		b.release()
+	}
 }
 
 type bodyReader struct {
@@ -141,8 +152,8 @@ type bodyReader struct {
 }
 
 func (r *bodyReader) Close() error {
-	if r.closed.CompareAndSwap(false, true) && r.body.refs.Add(-1) == 0 {
-		r.body.release()
+	if r.closed.CompareAndSwap(false, true) {
+		r.body.unref()
 	}
 	return nil
 }

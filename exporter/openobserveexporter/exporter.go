@@ -297,7 +297,7 @@ func (st *pushState) batchFor(res pcommon.Resource) *batch {
 	if v, ok := res.Attributes().Get(cloudtrail.KeyOpenObserveOrganization); ok && v.Str() != "" {
 		org = v.Str()
 	}
-	if v, ok := res.Attributes().Get(cloudtrail.KeyOpenObserveStream); ok && v.Str() != "" {
+	if v, ok := res.Attributes().Get(cloudtrail.KeyOpenObserveStream); ok && formatStreamName(v.Str()) != "" {
 		stream = v.Str()
 	}
 	stream = formatStreamName(stream)
@@ -351,8 +351,14 @@ func (st *pushState) sendRange(ctx context.Context, b *batch, i, j int) {
 		}
 		st.e.telemetry.ExporterOpenobserveSentLogRecords.Add(ctx, int64(res.stored))
 		if res.failed > 0 {
+			// OpenObserve's answer does not say which records failed, so none can be resent
+			// without duplicating stored rows. They are counted and logged (post warns); when
+			// some were stored, the push is a partial success, as in OTLP, not a failure of
+			// every record.
 			st.fail(res.reason, res.failed)
-			st.permanent = append(st.permanent, res.err)
+			if res.stored == 0 {
+				st.permanent = append(st.permanent, res.err)
+			}
 		}
 	case resultTooLarge:
 		if n == 1 {
@@ -408,6 +414,11 @@ func (st *pushState) result(ld plog.Logs) error {
 			zap.Duration("max_event_future", e.cfg.MaxEventFuture))
 	}
 	if st.retryErr != nil {
+		if len(st.permanent) > 0 {
+			// Those records will not be retried: say why now, the retry error is about others.
+			e.logger.Warn("log records OpenObserve cannot store were dropped",
+				zap.Error(joinDistinct(st.permanent)))
+		}
 		rest := unsent(ld, st.done)
 		return consumererror.NewLogs(st.retryErr, rest)
 	}
@@ -531,6 +542,7 @@ func (e *logsExporter) send(ctx context.Context, b *batch, body []byte, n int) s
 	payload, encoding, release := e.compressor.compress(body)
 	wireBytes := len(payload)
 	reqBody := newRequestBody(payload, release)
+	defer reqBody.unref() // after client.Do: the transport calls GetBody only before it returns
 	first := reqBody.reader()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, first)
 	if err != nil {
@@ -700,21 +712,26 @@ func isColumnLimit(msg string) bool {
 		(strings.Contains(m, "column") && (strings.Contains(m, "limit") || strings.Contains(m, "accept")))
 }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date. 0 lets the backoff decide.
+// maxRetryAfter bounds the wait a Retry-After header can ask for: a longer one would make
+// exporterhelper give up at once (beyond max_elapsed_time) or overflow.
+const maxRetryAfter = 5 * time.Minute
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date, at most maxRetryAfter.
+// 0 lets the backoff decide.
 func retryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(v); err == nil {
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if secs < 0 {
 			return 0
 		}
-		return time.Duration(secs) * time.Second
+		return min(time.Duration(min(secs, int64(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter)
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0
