@@ -31,6 +31,10 @@ const (
 
 	dirPerm  os.FileMode = 0o750
 	filePerm os.FileMode = 0o640
+
+	// maxCachedDirs bounds the directories remembered as created and synced; the cache is
+	// emptied when it is full (the next use of a directory syncs its ancestors again).
+	maxCachedDirs = 4096
 )
 
 // fileHandle is the part of *os.File the writer uses; tests wrap it to inject failures.
@@ -51,6 +55,24 @@ func openOSFile(path string, flag int, perm os.FileMode) (fileHandle, error) {
 	}
 	return f, nil
 }
+
+// syncDirFunc makes a directory's entries durable (fsync of the directory).
+type syncDirFunc func(dir string) error
+
+func syncOSDir(dir string) error {
+	d, err := os.Open(dir) //nolint:gosec // a directory of the archive
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readDirFunc lists a directory like os.ReadDir: on error it also returns the entries it read.
+type readDirFunc func(dir string) ([]fs.DirEntry, error)
 
 // fileKey names the file a record goes to: one open file per key.
 type fileKey struct {
@@ -91,22 +113,28 @@ type archiveFile struct {
 	finalPath   string
 	size        int64 // bytes on disk
 	records     int64 // records in the file
-	closed      bool  // the CloudTrail closing member is already written (recovery only)
+	closed      bool  // the CloudTrail closing member is already written (recovery, checkpoints)
 	dirDirty    bool  // the directory entry still needs an fsync
 	created     time.Time
 	lastWrite   time.Time
+	batch       uint64 // the last batch that wrote to the file (archive.batches)
 }
 
 // archive owns the files below root. Every method needs the exporter's lock.
 type archive struct {
-	root     string
-	fsync    bool
-	logger   *zap.Logger
-	openFile openFileFunc
+	root      string
+	fsync     bool
+	logger    *zap.Logger
+	openFile  openFileFunc
+	syncDirFn syncDirFunc
+	readDir   readDirFunc
 
-	open    map[fileKey]*archiveFile
-	dirs    map[string]struct{} // directories known to exist
-	orphans []string            // in-progress files that could not be finalised or rolled back
+	open map[fileKey]*archiveFile
+	// dirs holds the directories below root known to exist and whose entry, and every
+	// ancestor's entry up to root, this process made durable. At most maxCachedDirs.
+	dirs    map[string]struct{}
+	orphans []string // in-progress files that could not be finalised or rolled back
+	batches uint64   // batches started, numbering them for archiveFile.batch
 
 	gz  *gzip.Writer
 	bw  *bufio.Writer
@@ -116,14 +144,16 @@ type archive struct {
 func newArchive(root string, fsync bool, logger *zap.Logger, openFile openFileFunc) *archive {
 	gz, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
 	return &archive{
-		root:     root,
-		fsync:    fsync,
-		logger:   logger,
-		openFile: openFile,
-		open:     make(map[fileKey]*archiveFile),
-		dirs:     make(map[string]struct{}),
-		gz:       gz,
-		bw:       bufio.NewWriterSize(nil, 64<<10),
+		root:      root,
+		fsync:     fsync,
+		logger:    logger,
+		openFile:  openFile,
+		syncDirFn: syncOSDir,
+		readDir:   os.ReadDir,
+		open:      make(map[fileKey]*archiveFile),
+		dirs:      make(map[string]struct{}),
+		gz:        gz,
+		bw:        bufio.NewWriterSize(nil, 64<<10),
 	}
 }
 
@@ -145,15 +175,7 @@ func (a *archive) syncDir(dir string) error {
 	if !a.fsync || runtime.GOOS == "windows" {
 		return nil
 	}
-	d, err := os.Open(dir) //nolint:gosec // a directory of the archive
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := a.syncDirFn(dir); err != nil {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
@@ -169,18 +191,55 @@ func (a *archive) syncFile(af *archiveFile) error {
 	return nil
 }
 
-// ensureDir creates dir and its missing parents, making each new entry durable.
+// ensureDir creates dir (below root) and its missing parents. The first time this process
+// uses a directory it syncs the parent of every level up to and including root, whether it
+// created the level or found it: a directory created by an earlier run that was killed before
+// it synced the parent may exist now and be lost by a power failure. dir's own entries are
+// synced by the batch that creates a file in it (archiveFile.dirDirty).
 func (a *archive) ensureDir(dir string) error {
 	if _, ok := a.dirs[dir]; ok {
 		return nil
 	}
-	if err := a.mkdir(dir); err != nil {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
-	a.dirs[dir] = struct{}{}
+	var synced []string
+	for d := dir; d != a.root; {
+		if _, ok := a.dirs[d]; ok {
+			break // d's entry and its ancestors' are durable
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		if err := a.syncDir(parent); err != nil {
+			return fmt.Errorf("create directory %s: %w", dir, err)
+		}
+		synced = append(synced, d)
+		d = parent
+	}
+	if len(a.dirs)+len(synced) > maxCachedDirs {
+		clear(a.dirs)
+	}
+	for _, d := range synced {
+		a.dirs[d] = struct{}{}
+	}
 	return nil
 }
 
+// forgetDirs drops dir and its ancestors below root from the directory cache.
+func (a *archive) forgetDirs(dir string) {
+	for d := dir; d != a.root; {
+		delete(a.dirs, d)
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+}
+
+// mkdir creates dir and its missing parents, syncing the parent of each directory it creates.
 func (a *archive) mkdir(dir string) error {
 	err := os.Mkdir(dir, dirPerm)
 	switch {
@@ -202,9 +261,20 @@ func (a *archive) mkdir(dir string) error {
 	}
 }
 
-// createFile opens a new in-progress file for key, named after stamp.
+// createFile opens a new in-progress file for key, named after stamp. When the directory
+// was removed from outside since it was cached, it is created again and the file retried once.
 func (a *archive) createFile(key fileKey, stamp, now time.Time) (*archiveFile, error) {
 	dir := filepath.Join(a.root, key.dir())
+	af, err := a.createFileIn(dir, key, stamp, now)
+	if errors.Is(err, fs.ErrNotExist) {
+		a.logger.Warn("a directory of the archive disappeared; creating it again", zap.String("directory", dir), zap.Error(err))
+		a.forgetDirs(dir)
+		af, err = a.createFileIn(dir, key, stamp, now)
+	}
+	return af, err
+}
+
+func (a *archive) createFileIn(dir string, key fileKey, stamp, now time.Time) (*archiveFile, error) {
 	if err := a.ensureDir(dir); err != nil {
 		return nil, err
 	}
@@ -281,6 +351,7 @@ func (a *archive) rollback(af *archiveFile, size int64) {
 		return
 	}
 	af.size = size
+	af.closed = false // a closing member written by a checkpoint was after size
 }
 
 // discard removes a file created by a batch that failed.
@@ -292,6 +363,27 @@ func (a *archive) discard(af *archiveFile) {
 			zap.String("path", af.partialPath), zap.Error(err))
 		a.addOrphan(af.partialPath)
 	}
+}
+
+// rollbackClosed undoes a failed batch's writes to a file that a checkpoint of the batch
+// synced and closed (see localStorageExporter.checkpoint): a file the batch created is
+// removed; any other is truncated back to size, its acknowledged members, and left for
+// maintenance to finalise. What cannot be undone is left for recovery: at worst the batch,
+// which the sender retries, is stored twice.
+func (a *archive) rollbackClosed(af *archiveFile, size int64, created bool) {
+	if created {
+		if err := os.Remove(af.partialPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			a.logger.Error("remove the file of a failed write; it is left for recovery",
+				zap.String("path", af.partialPath), zap.Error(err))
+			a.addOrphan(af.partialPath)
+		}
+		return
+	}
+	if err := os.Truncate(af.partialPath, size); err != nil {
+		a.logger.Error("roll back a failed write: truncate failed; the file is left for recovery",
+			zap.String("path", af.partialPath), zap.Error(err))
+	}
+	a.addOrphan(af.partialPath)
 }
 
 // orphan closes af and leaves its in-progress file for recovery.

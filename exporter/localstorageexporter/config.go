@@ -27,6 +27,9 @@ const (
 	defaultDirectory   = "./data"
 	defaultMaxFileSize = 8 << 20 // 8 MiB of compressed data
 	defaultMaxFileAge  = 5 * time.Minute
+
+	// minTotalSizeFactor is the smallest max_total_size allowed, in units of max_file_size.
+	minTotalSizeFactor = 4
 )
 
 // Config is the configuration of the localstorage exporter.
@@ -42,7 +45,7 @@ type Config struct {
 	// Retention removes finished files older than this (by modification time); 0 keeps them forever.
 	Retention time.Duration `mapstructure:"retention"`
 	// MaxTotalSize removes the oldest finished files while the archive holds more bytes than
-	// this; 0 means unlimited.
+	// this; 0 means unlimited, else it must be at least 4 times MaxFileSize.
 	MaxTotalSize int64 `mapstructure:"max_total_size"`
 	// Fsync makes ConsumeLogs return only after the data reached stable storage.
 	Fsync bool `mapstructure:"fsync"`
@@ -84,8 +87,11 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxTotalSize < 0 {
 		errs = append(errs, fmt.Errorf("max_total_size must not be negative, got %d", cfg.MaxTotalSize))
 	}
-	if cfg.MaxTotalSize > 0 && cfg.MaxFileSize > 0 && cfg.MaxTotalSize < cfg.MaxFileSize {
-		errs = append(errs, fmt.Errorf("max_total_size (%d) must be 0 or at least max_file_size (%d)", cfg.MaxTotalSize, cfg.MaxFileSize))
+	// In-progress files count toward max_total_size but are never removed: with little room
+	// above them, retention would remove every finished file as soon as it is finalised.
+	if cfg.MaxTotalSize > 0 && cfg.MaxFileSize > 0 && cfg.MaxTotalSize/minTotalSizeFactor < cfg.MaxFileSize {
+		errs = append(errs, fmt.Errorf("max_total_size (%d) must be 0 or at least %d times max_file_size (%d)",
+			cfg.MaxTotalSize, minTotalSizeFactor, cfg.MaxFileSize))
 	}
 	return errors.Join(errs...)
 }

@@ -66,7 +66,16 @@ func TestLoadConfig(t *testing.T) {
 		{name: "a negative max_total_size is rejected", id: component.NewIDWithName(metadata.Type, "negative_max_total_size"),
 			wantErr: []string{"max_total_size must not be negative, got -1"}},
 		{name: "a max_total_size below max_file_size is rejected", id: component.NewIDWithName(metadata.Type, "max_total_size_below_max_file_size"),
-			wantErr: []string{"max_total_size (1024) must be 0 or at least max_file_size (1048576)"}},
+			wantErr: []string{"max_total_size (1024) must be 0 or at least 4 times max_file_size (1048576)"}},
+		{name: "a max_total_size just below four times max_file_size is rejected", id: component.NewIDWithName(metadata.Type, "max_total_size_below_four_times_max_file_size"),
+			wantErr: []string{"max_total_size (4194303) must be 0 or at least 4 times max_file_size (1048576)"}},
+		{name: "a max_total_size of four times max_file_size is accepted", id: component.NewIDWithName(metadata.Type, "max_total_size_four_times_max_file_size"),
+			want: func() *Config {
+				cfg := createDefaultConfig().(*Config)
+				cfg.MaxFileSize = 1 << 20
+				cfg.MaxTotalSize = 4 << 20
+				return cfg
+			}()},
 		{name: "every error is reported at once", id: component.NewIDWithName(metadata.Type, "several_errors"),
 			wantErr: []string{"directory must not be empty", `format must be "cloudtrail" or "otlp_json", got "csv"`}},
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,8 +23,8 @@ import (
 )
 
 const (
-	// maxOpenFiles bounds the in-progress files kept open; beyond it the least recently
-	// written ones are finalised after each batch.
+	// maxOpenFiles bounds the in-progress files open at any time, also within one batch
+	// (see writeBatch).
 	maxOpenFiles = 128
 	// encodeFlushSize is how much encoded JSON is gathered before it goes to the compressor.
 	encodeFlushSize = 64 << 10
@@ -44,27 +45,47 @@ type localStorageExporter struct {
 	formatAttrs map[Format]metric.MeasurementOption
 
 	// lock is a one-slot semaphore (so that waiting for it honours a context). It guards
-	// archive, otlp, started and stopped.
+	// archive, otlp, started, stopped and rescan.
 	lock             chan struct{}
 	archive          *archive
 	otlp             otlpLines
 	started, stopped bool
+	rescan           bool // the last scan for in-progress files skipped directories
 
 	retentionMu sync.Mutex    // one retention pass at a time
 	kick        chan struct{} // asks the maintenance goroutine for a retention pass
-	stop        chan struct{} // closed by Shutdown
+	stop        chan struct{} // closed when Shutdown begins; ConsumeLogs fails from then on
 	stopOnce    sync.Once
 	wg          sync.WaitGroup
 }
 
-// hooks are the test doubles newFactory injects.
+// hooks are the test doubles newFactory injects; a nil field takes its default.
 type hooks struct {
 	now      func() time.Time
 	openFile openFileFunc
+	syncDir  syncDirFunc
+	readDir  readDirFunc
 }
 
 func defaultHooks() hooks {
-	return hooks{now: time.Now, openFile: openOSFile}
+	return hooks{now: time.Now, openFile: openOSFile, syncDir: syncOSDir, readDir: os.ReadDir}
+}
+
+func (h hooks) withDefaults() hooks {
+	d := defaultHooks()
+	if h.now == nil {
+		h.now = d.now
+	}
+	if h.openFile == nil {
+		h.openFile = d.openFile
+	}
+	if h.syncDir == nil {
+		h.syncDir = d.syncDir
+	}
+	if h.readDir == nil {
+		h.readDir = d.readDir
+	}
+	return h
 }
 
 func newLocalStorageExporter(cfg *Config, set exporter.Settings, h hooks) (*localStorageExporter, error) {
@@ -76,6 +97,9 @@ func newLocalStorageExporter(cfg *Config, set exporter.Settings, h hooks) (*loca
 	for _, f := range []Format{FormatCloudTrail, FormatOTLPJSON} {
 		attrs[f] = metric.WithAttributeSet(attribute.NewSet(attribute.String("format", string(f))))
 	}
+	h = h.withDefaults()
+	a := newArchive(filepath.Clean(cfg.Directory), cfg.Fsync, set.Logger, h.openFile)
+	a.syncDirFn, a.readDir = h.syncDir, h.readDir
 	return &localStorageExporter{
 		cfg:         cfg,
 		logger:      set.Logger,
@@ -83,7 +107,7 @@ func newLocalStorageExporter(cfg *Config, set exporter.Settings, h hooks) (*loca
 		now:         h.now,
 		formatAttrs: attrs,
 		lock:        make(chan struct{}, 1),
-		archive:     newArchive(filepath.Clean(cfg.Directory), cfg.Fsync, set.Logger, h.openFile),
+		archive:     a,
 		kick:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 	}, nil
@@ -99,6 +123,28 @@ func (e *localStorageExporter) acquire(ctx context.Context) error {
 }
 
 func (e *localStorageExporter) release() { <-e.lock }
+
+// acquireUnlessStopping waits for the lock unless ctx ends or Shutdown begins.
+func (e *localStorageExporter) acquireUnlessStopping(ctx context.Context) error {
+	select {
+	case e.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.stop:
+		return errNotRunning
+	}
+}
+
+// stopping reports whether Shutdown has begun (it may still be waiting for the lock).
+func (e *localStorageExporter) stopping() bool {
+	select {
+	case <-e.stop:
+		return true
+	default:
+		return false
+	}
+}
 
 // acquireUnlessStopped waits for the lock unless Shutdown started.
 func (e *localStorageExporter) acquireUnlessStopped() bool {
@@ -117,7 +163,7 @@ func (e *localStorageExporter) start(ctx context.Context, _ component.Host) erro
 		return err
 	}
 	defer e.release()
-	if e.stopped {
+	if e.stopped || e.stopping() {
 		return errNotRunning
 	}
 	if e.started {
@@ -135,24 +181,7 @@ func (e *localStorageExporter) start(ctx context.Context, _ component.Host) erro
 	if info, err := os.Stat(root); err != nil || !info.IsDir() {
 		return fmt.Errorf("directory %s: not a directory (%v)", root, err)
 	}
-	paths, err := findInProgress(root)
-	if err != nil {
-		e.logger.Error("scan for in-progress files", zap.String("directory", root), zap.Error(err))
-	}
-	recovered := 0
-	for _, p := range paths {
-		ok, err := a.recoverFile(p)
-		if err != nil {
-			e.logger.Error("recover an in-progress file; it is retried later", zap.String("path", p), zap.Error(err))
-			a.addOrphan(p)
-			continue
-		}
-		if ok {
-			recovered++
-			e.telemetry.ExporterLocalstorageFilesRecovered.Add(ctx, 1)
-			e.telemetry.ExporterLocalstorageFilesFinalized.Add(ctx, 1, e.formatAttrs[formatOfPath(p)])
-		}
-	}
+	recovered := e.recoverInProgress(ctx, a.findInProgress)
 	e.logger.Info("local storage ready", zap.String("directory", root), zap.String("format", string(e.cfg.Format)),
 		zap.Bool("fsync", e.cfg.Fsync), zap.Int("recovered_files", recovered))
 	e.started = true
@@ -162,7 +191,8 @@ func (e *localStorageExporter) start(ctx context.Context, _ component.Host) erro
 }
 
 // shutdown stops the maintenance goroutine and finalises every open file. It is safe without
-// start and idempotent.
+// start and idempotent. Closing stop first makes every later ConsumeLogs fail, even when ctx
+// ends before the lock is free; calling shutdown again then finalises the files.
 func (e *localStorageExporter) shutdown(ctx context.Context) error {
 	e.stopOnce.Do(func() { close(e.stop) })
 	e.wg.Wait()
@@ -220,8 +250,9 @@ func (e *localStorageExporter) run() {
 	}
 }
 
-// maintain finalises files older than max_file_age, retries files left by failed writes and
-// enforces retention.
+// maintain finalises files older than max_file_age, retries files left by failed writes,
+// repeats the scan for in-progress files while the last one skipped directories and enforces
+// retention.
 func (e *localStorageExporter) maintain() {
 	if !e.acquireUnlessStopped() {
 		return
@@ -236,8 +267,60 @@ func (e *localStorageExporter) maintain() {
 	for _, f := range e.archive.retryOrphans() {
 		e.telemetry.ExporterLocalstorageFilesFinalized.Add(ctx, 1, e.formatAttrs[f])
 	}
+	if e.rescan {
+		e.recoverInProgress(ctx, e.scanWithoutLock)
+	}
 	e.release()
 	e.enforceRetention()
+}
+
+// scanWithoutLock runs findInProgress with the lock released (the walk can be long) and
+// drops the files this exporter has open. The lock is held on entry and on return.
+func (e *localStorageExporter) scanWithoutLock() ([]string, error) {
+	e.release()
+	paths, err := e.archive.findInProgress() // root and readDir are only written before start
+	// Shutdown waits for the maintenance goroutine before it takes the lock.
+	_ = e.acquire(context.Background())
+	if e.stopping() {
+		return nil, err // Shutdown finalises the orphans; the next start recovers the rest
+	}
+	open := make(map[string]struct{}, len(e.archive.open))
+	for _, af := range e.archive.open {
+		open[af.partialPath] = struct{}{}
+	}
+	// A file this exporter created after the walk and finalised or removed since is gone:
+	// recoverFile ignores a path that no longer exists.
+	return slices.DeleteFunc(paths, func(p string) bool {
+		_, ok := open[p]
+		return ok
+	}), err
+}
+
+// recoverInProgress finalises the in-progress files scan finds (those of an earlier run).
+// When the scan skipped directories, it is repeated on the next maintenance tick. The lock
+// is held.
+func (e *localStorageExporter) recoverInProgress(ctx context.Context, scan func() ([]string, error)) int {
+	paths, err := scan()
+	e.rescan = err != nil
+	if err != nil {
+		e.logger.Error("scan for in-progress files: directories were skipped; the scan is repeated on the next maintenance tick",
+			zap.String("directory", e.archive.root), zap.Error(err))
+	}
+	recovered := 0
+	for _, p := range paths {
+		ok, err := e.archive.recoverFile(p)
+		if err != nil {
+			e.logger.Error("recover an in-progress file; it is retried later", zap.String("path", p), zap.Error(err))
+			e.archive.addOrphan(p)
+			continue
+		}
+		if ok {
+			recovered++
+			e.telemetry.ExporterLocalstorageFilesRecovered.Add(ctx, 1)
+			e.telemetry.ExporterLocalstorageFilesFinalized.Add(ctx, 1, e.formatAttrs[formatOfPath(p)])
+		}
+	}
+	return recovered
 }
 
 // requestRetention asks the maintenance goroutine for a retention pass without waiting.
@@ -329,17 +412,21 @@ func (n *dayNames) of(t time.Time) string {
 
 // consumeLogs stores a batch and returns once it is on disk. A failed batch is rolled back
 // from every file it touched and its error returned (not permanent: the sender retries).
+// Once Shutdown has begun, batches are refused.
 func (e *localStorageExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 	if ld.LogRecordCount() == 0 {
 		return nil
 	}
+	if e.stopping() {
+		return errNotRunning
+	}
 	now := e.now()
 	groups := e.plan(ld, now)
-	if err := e.acquire(ctx); err != nil {
+	if err := e.acquireUnlessStopping(ctx); err != nil {
 		return err
 	}
 	defer e.release()
-	if !e.started || e.stopped {
+	if !e.started || e.stopped || e.stopping() {
 		return errNotRunning
 	}
 	if err := e.writeBatch(ctx, ld, groups, now); err != nil {
@@ -360,102 +447,230 @@ type touched struct {
 	bytes   int64
 }
 
+// batch is the state of one writeBatch.
+type batch struct {
+	seq       uint64
+	ts        []touched
+	parked    int            // ts[:parked] were synced and closed by checkpoints; renamed once the batch is stored
+	idle      []*archiveFile // open files the batch had not written when the limit was first reached, least recently written first
+	listed    bool           // idle was listed
+	finalized bool           // files were finalised: retention may have work
+}
+
+// openFiles are the files b wrote that no checkpoint closed.
+func (b *batch) openFiles() []*archiveFile {
+	files := make([]*archiveFile, 0, len(b.ts)-b.parked)
+	for _, t := range b.ts[b.parked:] {
+		files = append(files, t.af)
+	}
+	return files
+}
+
+// writeBatch writes every group and makes the batch durable. At most maxOpenFiles files are
+// open at any time: when a group needs a new file and the limit is reached, the files the
+// batch has not written are finalised, least recently written first, and when every open file
+// holds part of the batch, that part is made durable and those files are closed
+// (checkpoint); they are renamed to their final names only once the whole batch is stored,
+// and removed or truncated back if it fails.
 func (e *localStorageExporter) writeBatch(ctx context.Context, ld plog.Logs, groups []*group, now time.Time) error {
 	a := e.archive
-	ts := make([]touched, 0, len(groups))
-	fail := func(err error) error {
-		for i := len(ts) - 1; i >= 0; i-- {
-			if ts[i].created {
-				a.discard(ts[i].af)
-			} else {
-				a.rollback(ts[i].af, ts[i].size)
-			}
-		}
-		return err
-	}
+	a.batches++
+	b := &batch{seq: a.batches, ts: make([]touched, 0, min(len(groups), maxOpenFiles))}
 	for _, g := range groups {
-		af, created, err := e.fileFor(ctx, g, now)
+		af, created, err := e.fileFor(ctx, b, g, now)
 		if err != nil {
-			return fail(err)
+			return e.rollbackBatch(b, err)
 		}
-		ts = append(ts, touched{af: af, size: af.size, created: created, records: g.count(ld)})
+		af.batch = b.seq
+		b.ts = append(b.ts, touched{af: af, size: af.size, created: created, records: g.count(ld)})
 		n, err := a.appendMember(af, func(w io.Writer) error { return e.encode(w, ld, g, af) })
-		ts[len(ts)-1].bytes = n
+		b.ts[len(b.ts)-1].bytes = n
 		if err != nil {
-			return fail(err)
+			return e.rollbackBatch(b, err)
 		}
 	}
-	if err := e.syncBatch(ts); err != nil {
-		return fail(err)
+	open := b.openFiles()
+	if err := a.syncFiles(open, true); err != nil {
+		return e.rollbackBatch(b, err)
 	}
 	// The batch is stored.
-	for _, t := range ts {
-		t.af.records += t.records
-		t.af.lastWrite = now
-		t.af.dirDirty = false
+	e.publishParked(ctx, b)
+	for i, t := range b.ts {
+		if i >= b.parked {
+			t.af.records += t.records
+			t.af.lastWrite = now
+			t.af.dirDirty = false
+		}
 		e.telemetry.ExporterLocalstorageRecordsWritten.Add(ctx, t.records, e.formatAttrs[t.af.key.format])
 		e.telemetry.ExporterLocalstorageBytesWritten.Add(ctx, t.bytes, e.formatAttrs[t.af.key.format])
 	}
 	if cap(a.enc.buf) > maxKeptBuffer {
 		a.enc.buf = nil
 	}
-	finalized := false
-	for _, t := range ts {
-		if t.af.size >= e.cfg.MaxFileSize && a.open[t.af.key] == t.af {
-			finalized = e.finalize(ctx, t.af) == nil || finalized
+	for _, af := range open {
+		if af.size >= e.cfg.MaxFileSize && a.open[af.key] == af {
+			b.finalized = e.finalize(ctx, af) == nil || b.finalized
 		}
 	}
-	for len(a.open) > maxOpenFiles {
-		var oldest *archiveFile
-		for _, af := range a.open {
-			if oldest == nil || af.lastWrite.Before(oldest.lastWrite) {
-				oldest = af
-			}
-		}
-		if e.finalize(ctx, oldest) != nil && a.open[oldest.key] == oldest {
-			break
-		}
-		finalized = true
-	}
-	if finalized {
+	if b.finalized {
 		e.requestRetention()
 	}
 	return nil
 }
 
-// syncBatch makes the files a batch wrote, and the directory entries of the files it created,
-// durable. Several files are synced in parallel so that the file system can commit them
-// together.
-func (e *localStorageExporter) syncBatch(ts []touched) error {
+// rollbackBatch undoes a failed batch in every file it touched and returns err.
+func (e *localStorageExporter) rollbackBatch(b *batch, err error) error {
 	a := e.archive
-	if !a.fsync {
-		return nil
+	for i := len(b.ts) - 1; i >= 0; i-- {
+		t := b.ts[i]
+		switch {
+		case i < b.parked:
+			a.rollbackClosed(t.af, t.size, t.created)
+		case t.created:
+			a.discard(t.af)
+		default:
+			a.rollback(t.af, t.size)
+		}
 	}
+	if b.finalized {
+		e.requestRetention()
+	}
+	return err
+}
+
+// makeRoom finalises or closes files until fewer than maxOpenFiles are open, so that b can
+// create one more: first the files b has not written, least recently written first, then,
+// when every open file holds part of b, a checkpoint.
+func (e *localStorageExporter) makeRoom(ctx context.Context, b *batch) error {
+	a := e.archive
+	for len(a.open) >= maxOpenFiles {
+		if !b.listed {
+			b.listed = true
+			for _, af := range a.open {
+				if af.batch != b.seq {
+					b.idle = append(b.idle, af)
+				}
+			}
+			slices.SortFunc(b.idle, func(x, y *archiveFile) int {
+				if c := x.lastWrite.Compare(y.lastWrite); c != 0 {
+					return c
+				}
+				return strings.Compare(x.partialPath, y.partialPath)
+			})
+		}
+		if len(b.idle) > 0 {
+			af := b.idle[0]
+			b.idle = b.idle[1:]
+			if a.open[af.key] == af && af.batch != b.seq && e.finalize(ctx, af) == nil {
+				b.finalized = true
+			}
+			continue
+		}
+		if err := e.checkpoint(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkpoint makes what b wrote so far durable and closes the files holding it, keeping them
+// in progress: a CloudTrail file gets its closing member now, so that once the batch is stored
+// only the rename is left (publishParked). Until then a crash leaves them to recovery, like
+// any unacknowledged write, and a failure of the batch rolls them back by path
+// (archive.rollbackClosed).
+func (e *localStorageExporter) checkpoint(b *batch) error {
+	a := e.archive
+	files := b.openFiles()
+	if len(files) == 0 {
+		return fmt.Errorf("more than %d files are open and none of them can be finalised", maxOpenFiles)
+	}
+	for _, af := range files {
+		if af.key.format == FormatCloudTrail {
+			if _, err := a.appendMember(af, writeRecordsClose); err != nil {
+				return fmt.Errorf("finalize: %w", err)
+			}
+			af.closed = true
+		}
+	}
+	// The directory entries are synced after the rename, by publishParked.
+	if err := a.syncFiles(files, false); err != nil {
+		return err
+	}
+	for _, af := range files {
+		if err := af.close(); err != nil {
+			e.logger.Warn("close a synced file", zap.String("path", af.partialPath), zap.Error(err))
+		}
+		a.forget(af)
+	}
+	b.parked = len(b.ts)
+	return nil
+}
+
+// publishParked renames the files a checkpoint of the stored batch b closed to their final
+// names and syncs their directories. A file that cannot be renamed is left for recovery.
+func (e *localStorageExporter) publishParked(ctx context.Context, b *batch) {
+	a := e.archive
 	var dirs []string
-	for _, t := range ts {
-		if t.af.dirDirty && !slices.Contains(dirs, t.af.dir) {
+	seen := make(map[string]struct{})
+	for _, t := range b.ts[:b.parked] {
+		if err := os.Rename(t.af.partialPath, t.af.finalPath); err != nil {
+			e.logger.Error("finalise a file; it is left for recovery", zap.String("path", t.af.partialPath), zap.Error(err))
+			a.addOrphan(t.af.partialPath)
+			continue
+		}
+		b.finalized = true
+		e.telemetry.ExporterLocalstorageFilesFinalized.Add(ctx, 1, e.formatAttrs[t.af.key.format])
+		if _, ok := seen[t.af.dir]; !ok {
+			seen[t.af.dir] = struct{}{}
 			dirs = append(dirs, t.af.dir)
 		}
 	}
-	n := len(ts) + len(dirs)
-	errs := make([]error, n)
-	syncOne := func(i int) {
-		if i < len(ts) {
-			errs[i] = a.syncFile(ts[i].af)
-		} else {
-			errs[i] = a.syncDir(dirs[i-len(ts)])
+	if err := a.syncParallel(len(dirs), func(i int) error { return a.syncDir(dirs[i]) }); err != nil {
+		// The renames happened; after a crash the files are at worst found in progress again
+		// and finalised by recovery.
+		e.logger.Warn("finalize: directory sync failed", zap.Error(err))
+	}
+}
+
+// syncFiles makes files durable and, with dirs, the directory entries of the new ones.
+// Several files are synced in parallel so that the file system can commit them together.
+func (a *archive) syncFiles(files []*archiveFile, dirs bool) error {
+	if !a.fsync {
+		return nil
+	}
+	var dirty []string
+	if dirs {
+		seen := make(map[string]struct{})
+		for _, af := range files {
+			if _, ok := seen[af.dir]; af.dirDirty && !ok {
+				seen[af.dir] = struct{}{}
+				dirty = append(dirty, af.dir)
+			}
 		}
 	}
-	if n == 1 {
-		syncOne(0)
-		return errs[0]
+	return a.syncParallel(len(files)+len(dirty), func(i int) error {
+		if i < len(files) {
+			return a.syncFile(files[i])
+		}
+		return a.syncDir(dirty[i-len(files)])
+	})
+}
+
+// syncParallel runs sync(0), …, sync(n-1) on up to maxParallelSyncs goroutines.
+func (a *archive) syncParallel(n int, syncOne func(i int) error) error {
+	if !a.fsync || n == 0 {
+		return nil
 	}
+	if n == 1 {
+		return syncOne(0)
+	}
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(n, maxParallelSyncs) {
 		wg.Go(func() {
 			for i := range next {
-				syncOne(i)
+				errs[i] = syncOne(i)
 			}
 		})
 	}
@@ -468,17 +683,22 @@ func (e *localStorageExporter) syncBatch(ts []touched) error {
 }
 
 // fileFor returns the open file of g's key, finalising it first when it reached max_file_age,
-// or creates one.
-func (e *localStorageExporter) fileFor(ctx context.Context, g *group, now time.Time) (*archiveFile, bool, error) {
+// or creates one, making room for it first.
+func (e *localStorageExporter) fileFor(ctx context.Context, b *batch, g *group, now time.Time) (*archiveFile, bool, error) {
 	a := e.archive
 	if af := a.open[g.key]; af != nil {
 		if now.Sub(af.created) < e.cfg.MaxFileAge {
 			return af, false, nil
 		}
-		if e.finalize(ctx, af) != nil && a.open[g.key] == af {
+		if err := e.finalize(ctx, af); err == nil {
+			b.finalized = true
+		} else if a.open[g.key] == af {
 			// Still usable: rotation is retried later.
 			return af, false, nil
 		}
+	}
+	if err := e.makeRoom(ctx, b); err != nil {
+		return nil, false, err
 	}
 	af, err := a.createFile(g.key, g.stamp, now)
 	if err != nil {

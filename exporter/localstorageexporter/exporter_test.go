@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -24,6 +29,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/exporter/localstorageexporter/internal/metadata"
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/exporter/localstorageexporter/internal/metadatatest"
@@ -253,6 +259,21 @@ func TestLifecycle(t *testing.T) {
 		require.NoError(t, exp.Shutdown(context.Background()))
 		require.ErrorIs(t, exp.ConsumeLogs(context.Background(), otherRecords()), errNotRunning)
 	})
+	t.Run("logs are refused once shutdown began, even when it gave up waiting for the writer", func(t *testing.T) {
+		cfg := testConfig(t)
+		e := newTestExporter(t, cfg, hooks{})
+		require.NoError(t, e.start(context.Background(), nil))
+		require.NoError(t, e.acquire(context.Background())) // a batch is being written
+		expired, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.ErrorIs(t, e.shutdown(expired), context.Canceled)
+		e.release()
+
+		require.ErrorIs(t, e.consumeLogs(context.Background(), otherRecords()), errNotRunning)
+		assert.Empty(t, listFiles(t, cfg.Directory), "no file is created that nobody would finalise")
+		require.ErrorIs(t, e.start(context.Background(), nil), errNotRunning)
+		require.NoError(t, e.shutdown(context.Background()), "shutdown can be called again")
+	})
 	t.Run("an empty batch writes nothing", func(t *testing.T) {
 		cfg := testConfig(t)
 		exp, _ := newLogs(t, cfg)
@@ -437,4 +458,277 @@ func countSuffix(t *testing.T, root, suffix string) int {
 		}
 	}
 	return n
+}
+
+// handleCounter is an openFile hook that counts the files the exporter holds open, notes the
+// ones closed with writes that were not synced and can fail the n-th file created.
+type handleCounter struct {
+	mu         sync.Mutex
+	open       int
+	maxOpen    int
+	created    int
+	failCreate int // the created file (1-based) that fails with ENOSPC; 0 for none
+	writes     int
+	failWrite  int      // the write (1-based) that fails with ENOSPC; 0 for none
+	unsynced   []string // files closed with unsynced writes
+}
+
+func (c *handleCounter) openFile(path string, flag int, perm os.FileMode) (fileHandle, error) {
+	c.mu.Lock()
+	if flag&os.O_CREATE != 0 {
+		c.created++
+		if c.created == c.failCreate {
+			c.mu.Unlock()
+			return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.ENOSPC}
+		}
+	}
+	c.mu.Unlock()
+	f, err := os.OpenFile(path, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.open++
+	c.maxOpen = max(c.maxOpen, c.open)
+	c.mu.Unlock()
+	return &countedFile{File: f, c: c}, nil
+}
+
+type countedFile struct {
+	*os.File
+	c     *handleCounter
+	dirty bool
+}
+
+func (f *countedFile) Write(p []byte) (int, error) {
+	f.c.mu.Lock()
+	f.c.writes++
+	fail := f.c.writes == f.c.failWrite
+	f.c.mu.Unlock()
+	if fail {
+		return 0, &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	f.dirty = true
+	return f.File.Write(p)
+}
+
+func (f *countedFile) Sync() error {
+	err := f.File.Sync()
+	if err == nil {
+		f.dirty = false
+	}
+	return err
+}
+
+func (f *countedFile) Close() error {
+	f.c.mu.Lock()
+	f.c.open--
+	if f.dirty {
+		f.c.unsynced = append(f.c.unsynced, f.Name())
+	}
+	f.c.mu.Unlock()
+	return f.File.Close()
+}
+
+// recordsOnDays is one CloudTrail record per day for n days, of one account and region.
+func recordsOnDays(t testing.TB, n int) []sourceRecord {
+	template := loadRecords(t, "otel-contrib-awslogsencoding-cloudtrail.ndjson")[0]
+	template.account, template.region = "123456789012", "us-east-1"
+	out := make([]sourceRecord, n)
+	for i := range out {
+		r := template
+		r.eventTime = time.Date(2020, 1, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+		out[i] = r
+	}
+	return out
+}
+
+// recordsPerDir counts the archived CloudTrail records by directory.
+func recordsPerDir(t testing.TB, root string) map[string]int {
+	out := map[string]int{}
+	for _, r := range readCloudTrailFiles(t, root) {
+		out[filepath.ToSlash(r.dir)]++
+	}
+	return out
+}
+
+func TestABatchNeverHoldsMoreThanMaxOpenFilesOpen(t *testing.T) {
+	const days = 2*maxOpenFiles + 50
+	t.Run("a batch spanning more days than the limit is stored, syncing each file before closing it", func(t *testing.T) {
+		counter := &handleCounter{}
+		clock := newFakeClock()
+		cfg := testConfig(t)
+		e := startTestExporter(t, cfg, hooks{now: clock.now, openFile: counter.openFile})
+		idle := withAccount(recordsOnDays(t, 1), "000000000000")
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, idle, false)))
+		clock.advance(time.Second)
+
+		records := recordsOnDays(t, days)
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, records, false)))
+		assert.LessOrEqual(t, counter.maxOpen, maxOpenFiles, "files open at once")
+		assert.LessOrEqual(t, len(e.archive.open), maxOpenFiles)
+		assert.LessOrEqual(t, len(inProgress(t, cfg.Directory)), maxOpenFiles)
+		assert.Contains(t, recordsPerDir(t, cfg.Directory), "AWSLogs/000000000000/CloudTrail/us-east-1/2020/01/01",
+			"the file the batch did not write is finalised first")
+
+		require.NoError(t, e.shutdown(context.Background()))
+		assert.Empty(t, inProgress(t, cfg.Directory))
+		assert.Empty(t, counter.unsynced, "every file is synced before it is closed")
+		perDir := recordsPerDir(t, cfg.Directory)
+		assert.Len(t, perDir, days+1)
+		for dir, n := range perDir {
+			assert.Equalf(t, 1, n, "%s holds each of its records once", dir)
+		}
+	})
+	t.Run("a batch failing after files were closed mid-batch leaves them as before and its retry stores it once", func(t *testing.T) {
+		counter := &handleCounter{}
+		cfg := testConfig(t)
+		e := startTestExporter(t, cfg, hooks{openFile: counter.openFile})
+		records := recordsOnDays(t, days)
+		// An acknowledged batch in the first day's file, which the failing batch extends.
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, records[:1], false)))
+		partials := inProgress(t, cfg.Directory)
+		require.Len(t, partials, 1)
+		before, err := os.ReadFile(filepath.Join(cfg.Directory, partials[0]))
+		require.NoError(t, err)
+
+		counter.mu.Lock()
+		counter.failCreate = counter.created + maxOpenFiles + 50 // after the first checkpoint
+		counter.mu.Unlock()
+		err = e.consumeLogs(context.Background(), buildLogs(t, records, false))
+		require.ErrorIs(t, err, syscall.ENOSPC)
+		assert.False(t, consumererror.IsPermanent(err), "the sender must retry")
+		assert.LessOrEqual(t, counter.maxOpen, maxOpenFiles, "files open at once")
+		assert.Equal(t, partials, listFiles(t, cfg.Directory), "the files the batch created are removed and nothing became visible")
+		after, err := os.ReadFile(filepath.Join(cfg.Directory, partials[0]))
+		require.NoError(t, err)
+		assert.Equal(t, before, after, "the file the batch extended is truncated back")
+
+		e.maintain()
+		assert.Empty(t, inProgress(t, cfg.Directory), "maintenance finalises the file the batch extended")
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, records, false)), "the retry succeeds")
+		require.NoError(t, e.shutdown(context.Background()))
+		perDir := recordsPerDir(t, cfg.Directory)
+		assert.Len(t, perDir, days)
+		for dir, n := range perDir {
+			want := 1
+			if strings.HasSuffix(dir, "2020/01/01") {
+				want = 2 // the first batch and the retry
+			}
+			assert.Equalf(t, want, n, "%s", dir)
+		}
+	})
+	t.Run("a batch failing while it closes files mid-batch leaves the file it extended to be finalised whole", func(t *testing.T) {
+		counter := &handleCounter{}
+		cfg := testConfig(t)
+		e := startTestExporter(t, cfg, hooks{openFile: counter.openFile})
+		records := recordsOnDays(t, maxOpenFiles+1)
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, records[:1], false)))
+
+		// One write per member: the batch's members in the file it extends and in 127 new
+		// files, then, for the 129th file, the closing members: the extended file's, then
+		// the first new file's, which fails.
+		counter.mu.Lock()
+		counter.failWrite = counter.writes + maxOpenFiles + 2
+		counter.mu.Unlock()
+		require.ErrorIs(t, e.consumeLogs(context.Background(), buildLogs(t, records, false)), syscall.ENOSPC)
+		require.Len(t, inProgress(t, cfg.Directory), 1)
+
+		require.NoError(t, e.shutdown(context.Background()))
+		perDir := recordsPerDir(t, cfg.Directory) // every file is one valid {"Records":[...]} document
+		assert.Equal(t, map[string]int{"AWSLogs/123456789012/CloudTrail/us-east-1/2020/01/01": 1}, perDir)
+	})
+}
+
+// dirSyncRecorder is a syncDir hook that records the directories synced.
+type dirSyncRecorder struct {
+	mu   sync.Mutex
+	dirs []string
+}
+
+func (r *dirSyncRecorder) syncDir(dir string) error {
+	r.mu.Lock()
+	r.dirs = append(r.dirs, dir)
+	r.mu.Unlock()
+	return syncOSDir(dir)
+}
+
+// take returns the directories synced since the last call, relative to root, slash-separated.
+func (r *dirSyncRecorder) take(t testing.TB, root string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.dirs))
+	for _, d := range r.dirs {
+		rel, err := filepath.Rel(root, d)
+		require.NoError(t, err)
+		out = append(out, filepath.ToSlash(rel))
+	}
+	r.dirs = nil
+	return out
+}
+
+// ancestry is rel and each of its parents up to ".", the root.
+func ancestry(rel string) []string {
+	out := []string{rel}
+	for rel != "." {
+		rel = path.Dir(rel)
+		out = append(out, rel)
+	}
+	return out
+}
+
+func onDay(records []sourceRecord, day time.Time) []sourceRecord {
+	out := slices.Clone(records)
+	for i := range out {
+		out[i].eventTime = day
+	}
+	return out
+}
+
+func TestDirectoriesAreDurableUpToTheRoot(t *testing.T) {
+	const dayDir = "AWSLogs/123456789012/CloudTrail/us-east-1/2025/01/02"
+	t.Run("a directory an earlier run created is synced with its ancestors before the first batch in it is acknowledged", func(t *testing.T) {
+		cfg := testConfig(t)
+		// An earlier run created the directories and was killed before it synced their parents.
+		require.NoError(t, os.MkdirAll(filepath.Join(cfg.Directory, filepath.FromSlash(dayDir)), 0o750))
+		rec := &dirSyncRecorder{}
+		e := startTestExporter(t, cfg, hooks{syncDir: rec.syncDir})
+		rec.take(t, cfg.Directory)
+		first, _ := twoBatches(t)
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, first, false)))
+		assert.Subset(t, rec.take(t, cfg.Directory), ancestry(dayDir))
+	})
+	t.Run("a new directory below directories already used syncs only itself and its parent", func(t *testing.T) {
+		cfg := testConfig(t)
+		rec := &dirSyncRecorder{}
+		e := startTestExporter(t, cfg, hooks{syncDir: rec.syncDir})
+		first, second := twoBatches(t)
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, first, false)))
+		assert.Subset(t, rec.take(t, cfg.Directory), ancestry(dayDir))
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, onDay(second, observedTime.AddDate(0, 0, 1)), false)))
+		assert.ElementsMatch(t, []string{"AWSLogs/123456789012/CloudTrail/us-east-1/2025/01/03", "AWSLogs/123456789012/CloudTrail/us-east-1/2025/01"},
+			rec.take(t, cfg.Directory))
+	})
+	t.Run("directories removed from outside are created again and synced", func(t *testing.T) {
+		cfg := testConfig(t, func(c *Config) { c.MaxFileSize = 1 }) // every batch is finalised
+		rec := &dirSyncRecorder{}
+		e := startTestExporter(t, cfg, hooks{syncDir: rec.syncDir})
+		first, second := twoBatches(t)
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, first, false)))
+		require.NoError(t, os.RemoveAll(filepath.Join(cfg.Directory, cloudTrailTop)))
+		rec.take(t, cfg.Directory)
+
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, second, false)))
+		assert.Subset(t, rec.take(t, cfg.Directory), ancestry(dayDir))
+		require.NoError(t, e.shutdown(context.Background()))
+		assert.Equal(t, canonicalMultiset(t, sourceRaws(second)), canonicalMultiset(t, archivedRaws(readCloudTrailFiles(t, cfg.Directory))))
+	})
+	t.Run("the directory cache stays bounded", func(t *testing.T) {
+		a := newArchive(t.TempDir(), false, zap.NewNop(), openOSFile)
+		for i := range maxCachedDirs + 100 {
+			require.NoError(t, a.ensureDir(filepath.Join(a.root, strconv.Itoa(i))))
+		}
+		assert.LessOrEqual(t, len(a.dirs), maxCachedDirs)
+		assert.Contains(t, a.dirs, filepath.Join(a.root, strconv.Itoa(maxCachedDirs+99)), "the last directory used is cached")
+	})
 }

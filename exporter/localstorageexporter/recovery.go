@@ -182,27 +182,35 @@ func formatOfPath(path string) Format {
 	return FormatOTLPJSON
 }
 
-// findInProgress lists the in-progress files below the archive root.
-func findInProgress(root string) ([]string, error) {
-	var paths []string
-	for _, top := range []string{cloudTrailTop, otlpTop} {
-		err := filepath.WalkDir(filepath.Join(root, top), func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				return err
-			}
-			if d.Type().IsRegular() {
+// findInProgress lists the in-progress files below the archive root. A directory that
+// cannot be read is skipped (after the entries read before the error) and the walk goes on;
+// the errors are returned with the paths found. It reads only root and readDir, which do not
+// change after start, so it may run without the lock.
+func (a *archive) findInProgress() ([]string, error) {
+	var (
+		paths []string
+		errs  []error
+	)
+	var walk func(dir string)
+	walk = func(dir string) {
+		entries, err := a.readDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("scan %s: %w", dir, err))
+		}
+		for _, d := range entries {
+			path := filepath.Join(dir, d.Name())
+			switch {
+			case d.IsDir():
+				walk(path)
+			case d.Type().IsRegular():
 				if _, ok := finalName(path); ok {
 					paths = append(paths, path)
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return paths, fmt.Errorf("scan %s: %w", root, err)
 		}
 	}
-	return paths, nil
+	for _, top := range []string{cloudTrailTop, otlpTop} {
+		walk(filepath.Join(a.root, top))
+	}
+	return paths, errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -394,4 +395,60 @@ func FuzzScanMembers(f *testing.F) {
 			require.NoError(t, err, "the kept prefix decompresses")
 		}
 	})
+}
+
+// flakyReadDir is a readDir hook failing with EIO for the directories whose path ends with
+// suffix while failing is set.
+type flakyReadDir struct {
+	mu      sync.Mutex
+	suffix  string
+	failing bool
+	calls   int
+}
+
+func (f *flakyReadDir) readDir(dir string) ([]fs.DirEntry, error) {
+	f.mu.Lock()
+	f.calls++
+	fail := f.failing && strings.HasSuffix(filepath.ToSlash(dir), f.suffix)
+	f.mu.Unlock()
+	if fail {
+		return nil, &fs.PathError{Op: "readdirent", Path: dir, Err: syscall.EIO}
+	}
+	return os.ReadDir(dir)
+}
+
+func (f *flakyReadDir) set(failing bool) (calls int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failing = failing
+	return f.calls
+}
+
+func TestAnUnreadableDirectoryDoesNotHideTheOtherInProgressFiles(t *testing.T) {
+	first, second := twoBatches(t)
+	second = onDay(second, observedTime.AddDate(0, 0, 1))
+	cfg := testConfig(t)
+	e := startTestExporter(t, cfg, hooks{})
+	require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, first, false)))
+	require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, second, false)))
+	crash(t, e)
+	require.Len(t, inProgress(t, cfg.Directory), 2)
+
+	// 2025/01/02 is scanned before 2025/01/03.
+	flaky := &flakyReadDir{suffix: "2025/01/02", failing: true}
+	restarted := startTestExporter(t, cfg, hooks{readDir: flaky.readDir})
+	left := inProgress(t, cfg.Directory)
+	require.Len(t, left, 1, "start recovers the files of the directories it could read")
+	assert.Contains(t, filepath.ToSlash(left[0]), "2025/01/02/")
+
+	flaky.set(false)
+	restarted.maintain()
+	assert.Empty(t, inProgress(t, cfg.Directory), "maintenance scans again and recovers the rest")
+	calls := flaky.set(false)
+	restarted.maintain()
+	assert.Equal(t, calls, flaky.set(false), "a complete scan is not repeated")
+
+	require.NoError(t, restarted.shutdown(context.Background()))
+	want := append(sourceRaws(first), sourceRaws(second)...)
+	assert.Equal(t, canonicalMultiset(t, want), canonicalMultiset(t, archivedRaws(readCloudTrailFiles(t, cfg.Directory))))
 }

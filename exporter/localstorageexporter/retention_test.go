@@ -67,7 +67,7 @@ func TestRetention(t *testing.T) {
 		{
 			name:         "in-progress and foreign files are never removed, even over max_total_size",
 			retention:    time.Minute,
-			maxTotalSize: 1,
+			maxTotalSize: 4,
 			want:         []string{open, oldOpen, foreign},
 		},
 	}
@@ -106,7 +106,7 @@ func TestRetentionRunsAfterRotation(t *testing.T) {
 	clock := newFakeClock()
 	cfg := testConfig(t, func(c *Config) {
 		c.MaxFileSize = 1
-		c.MaxTotalSize = 1
+		c.MaxTotalSize = 4 // the smallest valid value
 	})
 	e := startTestExporter(t, cfg, hooks{now: clock.now})
 	first, _ := twoBatches(t)

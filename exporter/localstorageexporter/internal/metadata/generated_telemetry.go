@@ -77,7 +77,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterLocalstorageFilesRecovered, err = builder.meter.Int64Counter(
 		"otelcol_exporter_localstorage_files_recovered",
-		metric.WithDescription("Number of in-progress files left by an earlier run that were repaired and finalised on start. [Alpha]"),
+		metric.WithDescription("Number of in-progress files left by an earlier run that were repaired and finalised, on start or by a later scan that could read a directory the first could not. [Alpha]"),
 		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)

@@ -56,7 +56,7 @@ func AssertEqualExporterLocalstorageFilesFinalized(t *testing.T, tt *componentte
 func AssertEqualExporterLocalstorageFilesRecovered(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_localstorage_files_recovered",
-		Description: "Number of in-progress files left by an earlier run that were repaired and finalised on start. [Alpha]",
+		Description: "Number of in-progress files left by an earlier run that were repaired and finalised, on start or by a later scan that could read a directory the first could not. [Alpha]",
 		Unit:        "{file}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
