@@ -20,10 +20,24 @@ type valueDecoder struct {
 	sc       jsonscan.Scanner
 	path     []pathElem
 	literals []string
-	// sizes remembers how many members the last object under each key had, to size the
-	// next one up front: CloudTrail records are regular, and growing maps one append at a
-	// time was the largest allocation cost.
-	sizes map[string]int
+	// sizes remembers how many members the last object at the same depth under a key of the
+	// same length had, to size the next one up front: CloudTrail records are regular, and
+	// growing maps one append at a time was the largest allocation cost. (A map keyed by the
+	// key itself cost more to look up than it saved.)
+	sizes [sizeDepths][sizeKeyLens]uint8
+}
+
+const (
+	sizeDepths  = 8
+	sizeKeyLens = 32
+)
+
+// sizeSlot is where the size hint of an object under key at depth lives, or nil.
+func (d *valueDecoder) sizeSlot(depth int, key string) *uint8 {
+	if depth >= sizeDepths || len(key) >= sizeKeyLens {
+		return nil
+	}
+	return &d.sizes[depth][len(key)]
 }
 
 type pathElem struct {
@@ -93,11 +107,9 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 	if n := len(d.path); n > 0 {
 		under = d.path[n-1].key
 	}
-	if d.sizes == nil {
-		d.sizes = make(map[string]int, 64)
-	}
-	if n := d.sizes[under]; n > 0 {
-		m.EnsureCapacity(min(n, maxSizeHint))
+	hint := d.sizeSlot(len(d.path), under)
+	if hint != nil && *hint > 0 {
+		m.EnsureCapacity(int(*hint))
 	}
 	d.path = append(d.path, pathElem{index: -1})
 	top := len(d.path) - 1
@@ -129,11 +141,8 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 		}
 	}
 	d.path = d.path[:top]
-	if n := m.Len(); n != d.sizes[under] && len(d.sizes) < 4096 {
-		if _, known := d.sizes[under]; !known {
-			under = strings.Clone(under) // the key aliases the request's buffer
-		}
-		d.sizes[under] = n
+	if hint != nil {
+		*hint = uint8(min(m.Len(), maxSizeHint))
 	}
 	return nil
 }
