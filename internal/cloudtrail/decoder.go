@@ -61,11 +61,12 @@ type Decoder struct {
 	logs      plog.Logs
 	resources map[resourceKey]plog.LogRecordSlice
 	stats     Stats
-	vd        valueDecoder  // documents (and, in raw mode, every value)
-	msgVD     valueDecoder  // map mode: CloudWatch Logs messages, decoded while vd's document is in use
-	doc, msg  pcommon.Value // map mode: each document, each log event message, decoded here first
-	levels    [][]member    // raw mode: member buffers by nesting depth, while scanning
-	arena     []member      // raw mode: the scanned members of the current document
+	vd        valueDecoder   // documents (and, in raw mode, every value)
+	msgVD     valueDecoder   // map mode: CloudWatch Logs messages, decoded while vd's document is in use
+	doc, msg  pcommon.Value  // map mode: each document, each log event message, decoded here first
+	envelope  plog.LogRecord // map mode: an EventBridge event's record, built before its resource is known
+	levels    [][]member     // raw mode: member buffers by nesting depth, while scanning
+	arena     []member       // raw mode: the scanned members of the current document
 	gz        *gzip.Reader
 	inflated  int64 // decompressed bytes of this request's gzip records
 }
@@ -75,7 +76,7 @@ func NewDecoder(opts Options) *Decoder {
 	if opts.MaxRecordSize <= 0 {
 		opts.MaxRecordSize = 64 << 20
 	}
-	return &Decoder{opts: opts, doc: pcommon.NewValueEmpty(), msg: pcommon.NewValueEmpty()}
+	return &Decoder{opts: opts, doc: pcommon.NewValueEmpty(), msg: pcommon.NewValueEmpty(), envelope: plog.NewLogRecord()}
 }
 
 // resourceKey identifies one ResourceLogs within a request.
@@ -167,6 +168,9 @@ func (d *Decoder) addMapDocuments(index int, data []byte) {
 	docs := jsonscan.New(data, false)
 	for !docs.AtEnd() {
 		start := docs.Pos()
+		if d.addEnvelope(&docs) {
+			continue
+		}
 		d.vd.sc = docs
 		d.vd.newDocument()
 		v := d.doc
@@ -185,6 +189,93 @@ func (d *Decoder) addMapDocuments(index int, data []byte) {
 		}
 		addDocument(d, index, mapView{m: v.Map(), d: d, vd: &d.vd})
 	}
+}
+
+// envelopeStarts are how EventBridge writes the start of an event.
+var envelopeStarts = [...][]byte{[]byte(`{"version":`), []byte(`{"id":`)}
+
+// addEnvelope is the fast path of map mode for the commonest record, an EventBridge event
+// holding a CloudTrail record: it decodes the envelope's fields straight into the log
+// record's attributes and the detail into its body, instead of decoding the whole event and
+// copying the fields out. It reports false, leaving the scanner where it was, for anything
+// else (then the document is decoded the general way, from its intact bytes).
+func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
+	docs.SkipSpace()
+	rest := docs.Buf()[docs.Pos():]
+	if !bytes.HasPrefix(rest, envelopeStarts[0]) && !bytes.HasPrefix(rest, envelopeStarts[1]) {
+		return false
+	}
+	lr := d.envelope
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(attributeCapacity)
+	vd := &d.vd
+	vd.sc = *docs
+	vd.newDocument()
+	vd.sc.Consume('{')
+	vd.path = append(vd.path, pathElem{index: -1})
+	ok, hasDetail := true, false
+	for first := true; ok; first = false {
+		more, err := vd.sc.More('}', first)
+		if err != nil || !more {
+			ok = err == nil
+			break
+		}
+		k, err := vd.sc.Key()
+		if err != nil {
+			ok = false
+			break
+		}
+		vd.path[0].key = k
+		if k == "detail" {
+			ok, hasDetail = vd.decode(lr.Body()) == nil, true
+		} else {
+			ok = vd.decode(attrs.PutEmpty(envelopeKey(k))) == nil
+		}
+	}
+	detailType, _ := attrs.Get(KeyEventBridgeDetail)
+	if !ok || !hasDetail || lr.Body().Type() != pcommon.ValueTypeMap || detailType.Type() != pcommon.ValueTypeStr ||
+		!strings.HasSuffix(detailType.Str(), " via CloudTrail") {
+		d.resetEnvelope()
+		return false
+	}
+	rec := mapView{m: lr.Body().Map(), d: d, vd: vd}
+	if !rec.has("eventType") && !looksLikeCloudTrail(rec) {
+		d.resetEnvelope()
+		return false
+	}
+	*docs = vd.sc
+	d.stats.Shapes[ShapeEventBridge]++
+
+	var key resourceKey
+	envString := func(k string) string {
+		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+			return v.Str()
+		}
+		return ""
+	}
+	key.account, key.region = recordResource(rec)
+	if key.account == "" {
+		key.account = envString(KeyEventBridgePrefix + "account")
+	}
+	if key.region == "" {
+		key.region = envString(KeyEventBridgePrefix + "region")
+	}
+	mapCloudTrail(lr, rec)
+	if lr.Timestamp() == 0 {
+		if t, ok := parseEventTime(envString(KeyEventBridgePrefix + "time")); ok {
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
+		}
+	}
+	lr.SetObservedTimestamp(d.observed)
+	putLiterals(vd, attrs, "/detail")
+	lr.MoveTo(d.recordsFor(key).AppendEmpty()) // leaves d.envelope empty for the next event
+	return true
+}
+
+// resetEnvelope empties the envelope record after an event that took the general path.
+func (d *Decoder) resetEnvelope() {
+	d.envelope.Attributes().Clear()
+	d.envelope.Body().SetEmptyMap()
 }
 
 // addRawDocuments validates each JSON document of data and classifies and maps it from its

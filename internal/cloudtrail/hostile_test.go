@@ -111,3 +111,34 @@ func TestFinishReleasesTheRequestBuffers(t *testing.T) {
 	}
 	assert.Equal(t, 0, d.doc.Map().Len())
 }
+
+func TestEventBridgeFastPathFallsBackCleanly(t *testing.T) {
+	ct := []byte(`{"version":"0","id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.sts","account":"1","time":"2024-01-02T03:04:05Z","region":"r","resources":[],"detail":{"eventVersion":"1.08","eventType":"AwsApiCall","eventName":"A"}}`)
+	for name, doc := range map[string]string{
+		"an event without detail":                               `{"version":"0","id":"2","detail-type":"AWS API Call via CloudTrail","source":"aws.sts"}`,
+		"a non-CloudTrail event":                                `{"version":"0","id":"3","detail-type":"GuardDuty Finding","source":"aws.guardduty","detail":{"severity":5}}`,
+		"a CloudTrail detail-type with a non-CloudTrail detail": `{"version":"0","id":"4","detail-type":"AWS API Call via CloudTrail","detail":{"x":1}}`,
+		"broken JSON":                                           `{"version":"0","id":"5","detail":{"eventName":`,
+	} {
+		t.Run(name+" after a CloudTrail event leaves nothing of it behind", func(t *testing.T) {
+			logs, _ := decodeAll(t, Options{}, ct, []byte(doc), ct)
+			recs := allRecords(logs)
+			require.Len(t, recs, 3)
+			var other int
+			for _, lr := range recs {
+				if lr.EventName() == "aws.cloudtrail.api_call" {
+					id, _ := lr.Attributes().Get(KeyEventBridgeID)
+					assert.Equal(t, "1", id.Str())
+					continue
+				}
+				other++
+				_, leaked := lr.Attributes().Get(KeyEventBridgeID)
+				if lr.EventName() != EventNameInvalidRecord && lr.EventName() != EventNameEventBridge {
+					assert.False(t, leaked, "no envelope attributes of another event")
+				}
+				assert.NotContains(t, fmt.Sprint(lr.Body().AsRaw()), "AwsApiCall", "no body of another event")
+			}
+			assert.Equal(t, 1, other)
+		})
+	}
+}
