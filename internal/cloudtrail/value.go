@@ -108,7 +108,7 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 		under = d.path[n-1].key
 	}
 	hint := d.sizeSlot(len(d.path), under)
-	if hint != nil && *hint > 0 {
+	if hint != nil && *hint > 0 && d.sc.Peek() != '}' { // {} needs no room
 		m.EnsureCapacity(int(*hint))
 	}
 	d.path = append(d.path, pathElem{index: -1})
