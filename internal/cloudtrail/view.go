@@ -51,8 +51,6 @@ type mapView struct {
 	vd *valueDecoder
 }
 
-func (v mapView) get(key string) (pcommon.Value, bool) { return v.m.Get(key) }
-
 func (v mapView) str(key string) (string, bool) {
 	if x, ok := v.m.Get(key); ok && x.Type() == pcommon.ValueTypeStr {
 		return x.Str(), true
