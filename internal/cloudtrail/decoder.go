@@ -232,8 +232,8 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 			ok = vd.decode(attrs.PutEmpty(envelopeKey(k))) == nil
 		}
 	}
-	detailType, _ := attrs.Get(KeyEventBridgeDetail)
-	if !ok || !hasDetail || lr.Body().Type() != pcommon.ValueTypeMap || detailType.Type() != pcommon.ValueTypeStr ||
+	detailType, hasType := attrs.Get(KeyEventBridgeDetail)
+	if !ok || !hasDetail || !hasType || lr.Body().Type() != pcommon.ValueTypeMap || detailType.Type() != pcommon.ValueTypeStr ||
 		!strings.HasSuffix(detailType.Str(), " via CloudTrail") {
 		d.resetEnvelope()
 		return false

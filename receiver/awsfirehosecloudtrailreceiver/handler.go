@@ -201,11 +201,10 @@ func (h *handler) logInvalid(logs plog.Logs, requestID string) {
 		return
 	}
 	forEachInvalid(logs, func(lr plog.LogRecord) {
-		idx, _ := lr.Attributes().Get(cloudtrail.KeyRecordIndex)
-		reason, _ := lr.Attributes().Get(cloudtrail.KeyErrorType)
-		cause, _ := lr.Attributes().Get(cloudtrail.KeyErrorMessage)
-		h.logger.Debug("invalid firehose record", zap.String("request_id", requestID), zap.Int64("record", idx.Int()),
-			zap.String("reason", reason.Str()), zap.String("error", cause.Str()))
+		attrs := lr.Attributes().AsRaw()
+		h.logger.Debug("invalid firehose record", zap.String("request_id", requestID),
+			zap.Any("record", attrs[cloudtrail.KeyRecordIndex]), zap.Any("reason", attrs[cloudtrail.KeyErrorType]),
+			zap.Any("error", attrs[cloudtrail.KeyErrorMessage]))
 	})
 }
 
