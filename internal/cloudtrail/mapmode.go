@@ -1,0 +1,127 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
+)
+
+// addMapDocuments decodes each JSON document of data in one pass, then classifies and maps
+// the decoded value. Strings are never unescaped in place, so a document that turns out to
+// be malformed still has its original bytes for the invalid record.
+func (d *Decoder) addMapDocuments(index int, data []byte) {
+	docs := jsonscan.New(data, false)
+	for !docs.AtEnd() {
+		start := docs.Pos()
+		if d.addEnvelope(&docs) {
+			continue
+		}
+		d.vd.sc = docs
+		d.vd.newDocument()
+		v := d.doc
+		err := d.vd.decode(v)
+		docs = d.vd.sc // the decoder is reused for CloudWatch Logs messages below
+		if err != nil {
+			d.invalid(index, data[start:], ShapeInvalid, ErrorTypeInvalidJSON, err)
+			return
+		}
+		if v.Type() != pcommon.ValueTypeMap {
+			d.stats.Shapes[ShapeOther]++
+			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
+			v.CopyTo(lr.Body())
+			putLiterals(&d.vd, lr.Attributes(), "")
+			continue
+		}
+		addDocument(d, index, mapView{m: v.Map(), d: d, vd: &d.vd})
+	}
+}
+
+// envelopeStarts are how EventBridge writes the start of an event.
+var envelopeStarts = [...][]byte{[]byte(`{"version":`), []byte(`{"id":`)}
+
+// addEnvelope is the fast path of map mode for the commonest record, an EventBridge event
+// holding a CloudTrail record: it decodes the envelope's fields straight into the log
+// record's attributes and the detail into its body, instead of decoding the whole event and
+// copying the fields out. It reports false, leaving the scanner where it was, for anything
+// else (then the document is decoded the general way, from its intact bytes).
+func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
+	docs.SkipSpace()
+	rest := docs.Buf()[docs.Pos():]
+	if !bytes.HasPrefix(rest, envelopeStarts[0]) && !bytes.HasPrefix(rest, envelopeStarts[1]) {
+		return false
+	}
+	lr := d.envelope
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(attributeCapacity)
+	vd := &d.vd
+	vd.sc = *docs
+	vd.newDocument()
+	vd.sc.Consume('{')
+	vd.path = append(vd.path, pathElem{index: -1})
+	ok, hasDetail := true, false
+	for first := true; ok; first = false {
+		more, err := vd.sc.More('}', first)
+		if err != nil || !more {
+			ok = err == nil
+			break
+		}
+		k, err := vd.sc.Key()
+		if err != nil {
+			ok = false
+			break
+		}
+		vd.path[0].key = k
+		if k == "detail" {
+			ok, hasDetail = vd.decode(lr.Body()) == nil, true
+		} else {
+			ok = vd.decode(attrs.PutEmpty(envelopeKey(k))) == nil
+		}
+	}
+	detailType, hasType := attrs.Get(KeyEventBridgeDetail)
+	if !ok || !hasDetail || !hasType || lr.Body().Type() != pcommon.ValueTypeMap || detailType.Type() != pcommon.ValueTypeStr ||
+		!strings.HasSuffix(detailType.Str(), " via CloudTrail") {
+		d.resetEnvelope()
+		return false
+	}
+	rec := mapView{m: lr.Body().Map(), d: d, vd: vd}
+	if !rec.has("eventType") && !looksLikeCloudTrail(rec) {
+		d.resetEnvelope()
+		return false
+	}
+	*docs = vd.sc
+	d.stats.Shapes[ShapeEventBridge]++
+
+	var key resourceKey
+	envString := func(k string) string {
+		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+			return v.Str()
+		}
+		return ""
+	}
+	key.account, key.region = recordResource(rec)
+	if key.account == "" {
+		key.account = envString(KeyEventBridgePrefix + "account")
+	}
+	if key.region == "" {
+		key.region = envString(KeyEventBridgePrefix + "region")
+	}
+	mapCloudTrail(lr, rec)
+	if lr.Timestamp() == 0 {
+		if t, ok := parseEventTime(envString(KeyEventBridgePrefix + "time")); ok {
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
+		}
+	}
+	lr.SetObservedTimestamp(d.observed)
+	putLiterals(vd, attrs, "/detail")
+	lr.MoveTo(d.recordsFor(key).AppendEmpty()) // leaves d.envelope empty for the next event
+	return true
+}
+
+// resetEnvelope empties the envelope record after an event that took the general path.
+func (d *Decoder) resetEnvelope() {
+	d.envelope.Attributes().Clear()
+	d.envelope.Body().SetEmptyMap()
+}

@@ -1,0 +1,260 @@
+package cloudtrail
+
+import (
+	"strings"
+	"time"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
+)
+
+// addDocument classifies one top-level JSON object of a record.
+func addDocument[V view[V]](d *Decoder, index int, doc V) {
+	switch {
+	case doc.has("detail-type") && doc.has("detail"):
+		d.stats.Shapes[ShapeEventBridge]++
+		addEventBridge(d, doc, resourceKey{}, extras[V]{})
+	case doc.has("messageType") && (doc.has("logEvents") || isControlMessage(doc)):
+		addCloudWatch(d, index, doc)
+	case doc.eachElement("Records",
+		func(rec V) {
+			d.stats.Shapes[ShapeRecordsFile]++
+			addCloudTrail(d, rec, resourceKey{}, extras[V]{}, 0)
+		},
+		func(i int) {
+			d.stats.Shapes[ShapeRecordsFile]++
+			doc.elementToBody(d.newRecord(resourceKey{}, EventNameRecord, 0), "Records", i)
+		}):
+	case looksLikeCloudTrail(doc):
+		d.stats.Shapes[ShapeBare]++
+		addCloudTrail(d, doc, resourceKey{}, extras[V]{}, 0)
+	default:
+		d.stats.Shapes[ShapeOther]++
+		doc.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
+	}
+}
+
+// cloudTrailKeys are top-level keys of CloudTrail records; a JSON object holding at least two
+// of them is taken for one (Insight events lack eventName, exported ones eventVersion or eventTime).
+var cloudTrailKeys = [...]string{"eventVersion", "eventTime", "eventName", "eventSource", "eventType", "eventID", "userIdentity", "awsRegion", "recipientAccountId"}
+
+func looksLikeCloudTrail[V view[V]](doc V) bool {
+	n := 0
+	for _, k := range cloudTrailKeys {
+		if doc.has(k) {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+func isControlMessage[V view[V]](doc V) bool {
+	t, _ := doc.str("messageType")
+	return t == "CONTROL_MESSAGE"
+}
+
+// extras is what a wrapping adds to a CloudTrail record's attributes.
+type extras[V any] struct {
+	envelope   *V // the EventBridge envelope
+	logEventID string
+	hasID      bool
+}
+
+// addCloudTrail appends the log record of one CloudTrail record to the resource of its
+// account and region; base supplies the envelope's account, region and CloudWatch Logs
+// context where the record lacks them; fallback is the timestamp when eventTime is unusable.
+func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V], fallback pcommon.Timestamp) {
+	key := base
+	account, region := recordResource(rec)
+	if account != "" {
+		key.account = account
+	}
+	if region != "" {
+		key.region = region
+	}
+	lr := d.newRecord(key, "", 0)
+	mapCloudTrail(lr, rec)
+	if lr.Timestamp() == 0 {
+		lr.SetTimestamp(fallback)
+	}
+	attrs := lr.Attributes()
+	if ex.envelope != nil {
+		env := *ex.envelope
+		env.eachMember("detail", func(k string) { env.putAttr(attrs, envelopeKey(k), k) })
+	}
+	if ex.hasID {
+		attrs.PutStr(KeyLogEventID, ex.logEventID)
+	}
+	rec.toBody(lr, true)
+}
+
+// addEventBridge handles an EventBridge event: a CloudTrail record in its detail, or any
+// other event kept whole.
+func addEventBridge[V view[V]](d *Decoder, env V, base resourceKey, ex extras[V]) {
+	key := base
+	if a, _ := env.str("account"); a != "" {
+		key.account = a
+	}
+	if r, _ := env.str("region"); r != "" {
+		key.region = r
+	}
+	var when pcommon.Timestamp
+	if s, ok := env.str("time"); ok {
+		if t, ok := parseEventTime(s); ok {
+			when = pcommon.NewTimestampFromTime(t)
+		}
+	}
+	detailType, _ := env.str("detail-type")
+	if strings.HasSuffix(detailType, " via CloudTrail") {
+		if detail, ok := env.object("detail"); ok && (detail.has("eventType") || looksLikeCloudTrail(detail)) {
+			ex.envelope = &env
+			addCloudTrail(d, detail, key, ex, when)
+			return
+		}
+	}
+	lr := d.newRecord(key, EventNameEventBridge, when)
+	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr.SetSeverityText("INFO")
+	attrs := lr.Attributes()
+	for _, k := range [...]string{"id", "detail-type", "source"} {
+		if s, ok := env.str(k); ok {
+			attrs.PutStr(envelopeKey(k), s)
+		}
+	}
+	if ex.hasID {
+		attrs.PutStr(KeyLogEventID, ex.logEventID)
+	}
+	env.toBody(lr, false)
+}
+
+// envelopeKey names the attribute of an EventBridge envelope field.
+func envelopeKey(field string) string {
+	switch field {
+	case "id":
+		return KeyEventBridgeID
+	case "detail-type":
+		return KeyEventBridgeDetail
+	case "source":
+		return KeyEventBridgeSource
+	case "resources":
+		return KeyEventBridgeResources
+	case "version":
+		return KeyEventBridgePrefix + "version"
+	case "account":
+		return KeyEventBridgePrefix + "account"
+	case "time":
+		return KeyEventBridgePrefix + "time"
+	case "region":
+		return KeyEventBridgePrefix + "region"
+	}
+	return KeyEventBridgePrefix + field
+}
+
+// addCloudWatch handles a CloudWatch Logs subscription payload.
+func addCloudWatch[V view[V]](d *Decoder, index int, env V) {
+	messageType, _ := env.str("messageType")
+	switch messageType {
+	case "CONTROL_MESSAGE":
+		d.stats.ControlMessages++
+		d.stats.Shapes[ShapeControl]++
+		return
+	case "DATA_MESSAGE":
+	default:
+		d.stats.Shapes[ShapeOther]++
+		env.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
+		return
+	}
+	cwl := &cloudWatchContext{}
+	cwl.owner, _ = env.str("owner")
+	cwl.logGroup, _ = env.str("logGroup")
+	cwl.logStream, _ = env.str("logStream")
+	if env.has("subscriptionFilters") {
+		cwl.filters = pcommon.NewMap()
+		env.putAttr(cwl.filters, "f", "subscriptionFilters")
+	}
+	base := resourceKey{account: cwl.owner, cwl: cwl}
+	isArray := env.eachElement("logEvents",
+		func(ev V) {
+			d.stats.Shapes[ShapeCloudWatch]++
+			addLogEvent(d, index, ev, base)
+		},
+		func(i int) {
+			d.stats.Shapes[ShapeCloudWatch]++
+			lr := d.newRecord(base, EventNameLogEvent, 0)
+			env.elementToBody(lr, "logEvents", i)
+		})
+	if !isArray {
+		d.stats.Shapes[ShapeOther]++
+		env.toBody(d.newRecord(base, EventNameRecord, 0), false)
+	}
+}
+
+// addLogEvent handles one log event of a CloudWatch Logs payload: its message is a
+// CloudTrail record, an EventBridge event, other JSON or text.
+func addLogEvent[V view[V]](d *Decoder, index int, ev V, base resourceKey) {
+	var ts pcommon.Timestamp
+	if ms, ok := ev.integer("timestamp"); ok {
+		ts = pcommon.Timestamp(ms * int64(time.Millisecond))
+	}
+	id, hasID := ev.str("id")
+	msg, ok := ev.str("message")
+	if !ok {
+		lr := d.newRecord(base, EventNameLogEvent, ts)
+		ev.toBody(lr, false)
+		return
+	}
+	// msg aliases the record buffer (or a copy of an escaped string); nothing modifies it.
+	text := unsafe.Slice(unsafe.StringData(msg), len(msg))
+	if d.opts.RawBody {
+		if isSingleObject(text) {
+			if doc, ok := d.rawObject(text); ok {
+				addMessage(d, doc, base, ts, extras[rawView]{logEventID: id, hasID: hasID})
+				return
+			}
+		}
+	} else if first := firstByte(text); first == '{' {
+		d.msgVD.reset(text, false)
+		v := d.msg
+		if d.msgVD.decode(v) == nil && d.msgVD.sc.AtEnd() {
+			addMessage(d, mapView{m: v.Map(), d: d, vd: &d.msgVD}, base, ts, extras[mapView]{logEventID: id, hasID: hasID})
+			return
+		}
+	}
+	lr := d.newRecord(base, EventNameLogEvent, ts)
+	if hasID {
+		lr.Attributes().PutStr(KeyLogEventID, id)
+	}
+	lr.Body().SetStr(msg)
+}
+
+// addMessage handles a log event message that is one JSON object.
+func addMessage[V view[V]](d *Decoder, doc V, base resourceKey, ts pcommon.Timestamp, ex extras[V]) {
+	switch {
+	case doc.has("detail-type") && doc.has("detail"):
+		addEventBridge(d, doc, resourceKey{account: base.account, cwl: base.cwl}, ex)
+	case looksLikeCloudTrail(doc):
+		addCloudTrail(d, doc, base, ex, ts)
+	default:
+		lr := d.newRecord(base, EventNameLogEvent, ts)
+		if ex.hasID {
+			lr.Attributes().PutStr(KeyLogEventID, ex.logEventID)
+		}
+		doc.toBody(lr, false)
+	}
+}
+
+func isSingleObject(b []byte) bool {
+	sc := jsonscan.New(b, false)
+	if sc.Peek() != '{' {
+		return false
+	}
+	return sc.Skip() == nil && sc.AtEnd()
+}
+
+func firstByte(b []byte) byte {
+	sc := jsonscan.New(b, false)
+	return sc.Peek()
+}
