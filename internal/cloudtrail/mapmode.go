@@ -2,7 +2,6 @@ package cloudtrail
 
 import (
 	"bytes"
-	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -80,44 +79,34 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 			ok = vd.decode(attrs.PutEmpty(envelopeKey(k))) == nil
 		}
 	}
-	detailType, hasType := attrs.Get(KeyEventBridgeDetail)
-	if !ok || !hasDetail || !hasType || lr.Body().Type() != pcommon.ValueTypeMap || detailType.Type() != pcommon.ValueTypeStr ||
-		!strings.HasSuffix(detailType.Str(), " via CloudTrail") {
-		d.resetEnvelope()
-		return false
-	}
 	rec := mapView{m: lr.Body().Map(), d: d, vd: vd}
-	if !rec.has("eventType") && !looksLikeCloudTrail(rec) {
+	if !ok || !hasDetail || lr.Body().Type() != pcommon.ValueTypeMap || !isCloudTrailDetail(envString(attrs, KeyEventBridgeDetail), rec) {
 		d.resetEnvelope()
 		return false
 	}
 	*docs = vd.sc
 	d.stats.Shapes[ShapeEventBridge]++
 
-	var key resourceKey
-	envString := func(k string) string {
-		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
-			return v.Str()
-		}
-		return ""
-	}
-	key.account, key.region = recordResource(rec)
-	if key.account == "" {
-		key.account = envString(KeyEventBridgePrefix + "account")
-	}
-	if key.region == "" {
-		key.region = envString(KeyEventBridgePrefix + "region")
-	}
+	key := recordKey(rec, resourceKey{
+		account: envString(attrs, KeyEventBridgePrefix+"account"),
+		region:  envString(attrs, KeyEventBridgePrefix+"region"),
+	})
 	mapCloudTrail(lr, rec)
 	if lr.Timestamp() == 0 {
-		if t, ok := parseEventTime(envString(KeyEventBridgePrefix + "time")); ok {
-			lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
-		}
+		lr.SetTimestamp(timestampOf(envString(attrs, KeyEventBridgePrefix+"time")))
 	}
 	lr.SetObservedTimestamp(d.observed)
 	putLiterals(vd, attrs, "/detail")
 	lr.MoveTo(d.recordsFor(key).AppendEmpty()) // leaves d.envelope empty for the next event
 	return true
+}
+
+// envString is the string attribute k, or "".
+func envString(attrs pcommon.Map, k string) string {
+	if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
 }
 
 // resetEnvelope empties the envelope record after an event that took the general path.

@@ -56,6 +56,34 @@ func isControlMessage[V view[V]](doc V) bool {
 	return t == "CONTROL_MESSAGE"
 }
 
+// isCloudTrailDetail reports whether an EventBridge event carries a CloudTrail record: its
+// detail-type ends in " via CloudTrail" and its detail looks like one (REFERENCE §2: classify
+// by the suffix plus detail.eventType, not by exact strings).
+func isCloudTrailDetail[V view[V]](detailType string, detail V) bool {
+	return strings.HasSuffix(detailType, " via CloudTrail") && (detail.has("eventType") || looksLikeCloudTrail(detail))
+}
+
+// recordKey is the resource of a CloudTrail record: its own account and region, else base's
+// (the envelope's account and region, or the CloudWatch Logs owner).
+func recordKey[V view[V]](rec V, base resourceKey) resourceKey {
+	account, region := recordResource(rec)
+	if account != "" {
+		base.account = account
+	}
+	if region != "" {
+		base.region = region
+	}
+	return base
+}
+
+// timestampOf parses an event time; zero when it is not one.
+func timestampOf(s string) pcommon.Timestamp {
+	if t, ok := parseEventTime(s); ok {
+		return pcommon.NewTimestampFromTime(t)
+	}
+	return 0
+}
+
 // extras is what a wrapping adds to a CloudTrail record's attributes.
 type extras[V any] struct {
 	envelope   *V // the EventBridge envelope
@@ -67,15 +95,7 @@ type extras[V any] struct {
 // account and region; base supplies the envelope's account, region and CloudWatch Logs
 // context where the record lacks them; fallback is the timestamp when eventTime is unusable.
 func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V], fallback pcommon.Timestamp) {
-	key := base
-	account, region := recordResource(rec)
-	if account != "" {
-		key.account = account
-	}
-	if region != "" {
-		key.region = region
-	}
-	lr := d.newRecord(key, "", 0)
+	lr := d.newRecord(recordKey(rec, base), "", 0)
 	mapCloudTrail(lr, rec)
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(fallback)
@@ -101,19 +121,13 @@ func addEventBridge[V view[V]](d *Decoder, env V, base resourceKey, ex extras[V]
 	if r, _ := env.str("region"); r != "" {
 		key.region = r
 	}
-	var when pcommon.Timestamp
-	if s, ok := env.str("time"); ok {
-		if t, ok := parseEventTime(s); ok {
-			when = pcommon.NewTimestampFromTime(t)
-		}
-	}
+	envTime, _ := env.str("time")
+	when := timestampOf(envTime)
 	detailType, _ := env.str("detail-type")
-	if strings.HasSuffix(detailType, " via CloudTrail") {
-		if detail, ok := env.object("detail"); ok && (detail.has("eventType") || looksLikeCloudTrail(detail)) {
-			ex.envelope = &env
-			addCloudTrail(d, detail, key, ex, when)
-			return
-		}
+	if detail, ok := env.object("detail"); ok && isCloudTrailDetail(detailType, detail) {
+		ex.envelope = &env
+		addCloudTrail(d, detail, key, ex, when)
+		return
 	}
 	lr := d.newRecord(key, EventNameEventBridge, when)
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
