@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -127,7 +128,7 @@ type firehoseResponse struct {
 func decodeResponse(t *testing.T, rec *httptest.ResponseRecorder) firehoseResponse {
 	t.Helper()
 	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
-	assert.Equal(t, rec.Body.Len(), atoi(t, rec.Header().Get("Content-Length")))
+	assert.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 	var fields map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &fields), rec.Body.String())
 	for k := range fields {
@@ -140,17 +141,6 @@ func decodeResponse(t *testing.T, rec *httptest.ResponseRecorder) firehoseRespon
 	now := time.Now().UnixMilli()
 	assert.InDelta(t, now, *resp.Timestamp, 60_000, "timestamp is in milliseconds")
 	return resp
-}
-
-func atoi(t *testing.T, s string) int {
-	var n int
-	for _, c := range s {
-		n = n*10 + int(c-'0')
-	}
-	if s == "" {
-		t.Error("no Content-Length")
-	}
-	return n
 }
 
 func TestProtocolStatuses(t *testing.T) {
