@@ -257,7 +257,7 @@ func appendKeyPart[S ~string | ~[]byte](dst []byte, k S) []byte {
 			i++
 			continue
 		}
-		_, size := decodeRune(k[i:])
+		_, size := jsonscan.DecodeRune(k[i:])
 		dst = append(dst, '_')
 		i += size
 	}

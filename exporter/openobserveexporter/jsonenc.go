@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
@@ -12,16 +11,6 @@ import (
 // Hand-written JSON output: no reflection, no HTML escaping (OpenObserve's dashboard searches
 // the stored text for `"mfaAuthenticated":"false"`), invalid UTF-8 replaced by U+FFFD so one
 // bad string can never make OpenObserve reject a whole request.
-
-func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
-	switch v := any(s).(type) {
-	case string:
-		return utf8.DecodeRuneInString(v)
-	case []byte:
-		return utf8.DecodeRune(v)
-	}
-	return utf8.DecodeRuneInString(string(s))
-}
 
 // appendJSONFloat appends f the way it reads back as the same float: shortest representation,
 // and always with a fraction or exponent, so OpenObserve infers a float column as it would for

@@ -471,6 +471,12 @@ func plainRun(b []byte, i int) int {
 	return i
 }
 
+// DecodeRune is utf8.DecodeRune for a string or a byte slice, without converting either.
+func DecodeRune[S ~string | ~[]byte](s S) (rune, int) {
+	str := *(*string)(unsafe.Pointer(&s)) // see PlainRun
+	return utf8.DecodeRuneInString(str)
+}
+
 // NumberEnd returns the end of the JSON number literal that starts at s[i], or i when none does.
 func NumberEnd[S ~string | ~[]byte](s S, i int) int {
 	start := i

@@ -23,7 +23,7 @@ func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 		}
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			r, size := decodeRune(s[i:])
+			r, size := jsonscan.DecodeRune(s[i:])
 			if r == utf8.RuneError && size == 1 {
 				dst = append(dst, s[start:i]...)
 				dst = append(dst, `\ufffd`...)
@@ -54,14 +54,4 @@ func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
-}
-
-func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
-	switch v := any(s).(type) {
-	case string:
-		return utf8.DecodeRuneInString(v)
-	case []byte:
-		return utf8.DecodeRune(v)
-	}
-	return utf8.DecodeRuneInString(string(s))
 }
