@@ -177,29 +177,20 @@ func flattenValue(row Row, v any, key string, depth, level int) {
 
 // FormatKey is OpenObserve's column-name rule: lower-case, every character outside [a-z0-9_]
 // replaced by "_".
-func FormatKey(k string) string {
-	var b strings.Builder
-	b.Grow(len(k))
-	for _, r := range k {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
-			b.WriteRune(r)
-		case r >= 'A' && r <= 'Z':
-			b.WriteRune(r + ('a' - 'A'))
-		default:
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
+func FormatKey(k string) string { return normalise(k, false) }
 
 // FormatStreamName is OpenObserve's stream-name rule: characters outside [a-zA-Z0-9_:] become
 // "_", then lower-cased.
-func FormatStreamName(s string) string {
+func FormatStreamName(s string) string { return normalise(s, true) }
+
+// normalise lower-cases ASCII letters and turns every character outside [a-z0-9_] (and ':'
+// when colon) into "_".
+func normalise(s string, colon bool) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	for _, r := range s {
 		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == ':':
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', colon && r == ':':
 			b.WriteRune(r)
 		case r >= 'A' && r <= 'Z':
 			b.WriteRune(r + ('a' - 'A'))
