@@ -249,7 +249,7 @@ func (h *handler) readBody(r *http.Request) ([]byte, *requestError) {
 		}
 		defer zr.Close()
 		src = zr
-		sizeHint = min(sizeHint*8, h.maxBody)
+		sizeHint = min(sizeHint*4, h.maxBody) // Firehose bodies (base64 JSON) compress about 3-5x
 	default:
 		return nil, &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Encoding %q: only gzip is accepted", enc)}
 	}
@@ -261,7 +261,13 @@ func (h *handler) readBody(r *http.Request) ([]byte, *requestError) {
 	if n > h.maxBody {
 		return nil, tooLarge(h.maxBody)
 	}
-	return buf.Bytes(), nil
+	body := buf.Bytes()
+	if cap(body)-len(body) > len(body)/4 {
+		// The logs alias this buffer for as long as they live: do not let them keep a
+		// guessed or doubled capacity too.
+		body = bytes.Clone(body)
+	}
+	return body, nil
 }
 
 func bodyError(err error, what string) *requestError {
