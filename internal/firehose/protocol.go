@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	simdbase64 "github.com/segmentio/asm/base64"
+
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonwrite"
 )
@@ -126,6 +128,7 @@ func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
 	if err := sc.Expect('['); err != nil {
 		return records, fmt.Errorf("records: %w", err)
 	}
+	var scratch *[base64Chunk / 4 * 3]byte // one per request: the decoder makes it escape
 	for first := true; ; first = false {
 		more, err := sc.More(']', first)
 		if err != nil {
@@ -139,7 +142,7 @@ func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
 			return records, fmt.Errorf("record %d: %w", i, err)
 		}
 		var data []byte
-		seenData := false
+		seenData, quick, dataAt := false, false, 0
 		for firstKey := true; ; firstKey = false {
 			more, err := sc.More('}', firstKey)
 			if err != nil {
@@ -161,15 +164,32 @@ func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
 			if sc.Peek() != '"' {
 				return records, fmt.Errorf("record %d: data is not a string", i)
 			}
-			if data, err = sc.StringBytes(); err != nil {
-				return records, fmt.Errorf("record %d: %w", i, err)
+			dataAt = sc.Pos()
+			if data, quick = sc.QuickString(); !quick {
+				if data, err = sc.StringBytes(); err != nil {
+					return records, fmt.Errorf("record %d: %w", i, err)
+				}
 			}
 			seenData = true
 		}
 		if !seenData {
 			return records, fmt.Errorf("record %d: no data", i)
 		}
-		records = append(records, decodeRecord(data))
+		if scratch == nil {
+			scratch = new([base64Chunk / 4 * 3]byte)
+		}
+		rec := decodeRecord(data, scratch)
+		if rec.Err != nil && quick {
+			// QuickString left the JSON string unchecked: a control character or invalid
+			// UTF-8 in it makes the envelope malformed, not just this record.
+			end := sc.Pos()
+			sc.Seek(dataAt)
+			if _, err := sc.StringBytes(); err != nil {
+				return records, fmt.Errorf("record %d: %w", i, err)
+			}
+			sc.Seek(end)
+		}
+		records = append(records, rec)
 	}
 }
 
@@ -177,19 +197,26 @@ func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
 // and copies each good chunk over the text it came from (the decoded bytes are always behind
 // the text still to read). When a chunk turns out invalid, the chunks before it are encoded
 // back, so that the record keeps its original text.
-func decodeRecord(text []byte) Record {
+func decodeRecord(text []byte, scratch *[base64Chunk / 4 * 3]byte) Record {
 	if i := max(bytes.IndexByte(text, '\n'), bytes.IndexByte(text, '\r')); i >= 0 {
 		// The standard decoder skips line breaks, which would break chunk alignment; Firehose
 		// never sends them.
 		return Record{Data: text, Err: fmt.Errorf("base64: line break at offset %d", i)}
 	}
-	var scratch [base64Chunk / 4 * 3]byte
 	w := 0
 	for r := 0; r < len(text); r += base64Chunk {
 		chunk := text[r:min(r+base64Chunk, len(text))]
-		n, err := base64.StdEncoding.Decode(scratch[:], chunk)
+		n, err := simdbase64.StdEncoding.Decode(scratch[:], chunk)
+		if err != nil {
+			// The standard decoder has the last word, and says where the chunk went wrong.
+			n, err = base64.StdEncoding.Decode(scratch[:], chunk)
+		}
 		if err != nil {
 			restoreBase64(text, w)
+			var bad base64.CorruptInputError
+			if errors.As(err, &bad) {
+				err = base64.CorruptInputError(int64(r) + int64(bad))
+			}
 			return Record{Data: text, Err: fmt.Errorf("base64: %w", err)}
 		}
 		w += copy(text[w:], scratch[:n])

@@ -7,6 +7,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -137,6 +138,32 @@ func (s *Scanner) String() (string, error) {
 	}
 	return unsafe.String(unsafe.SliceData(b), len(b)), nil
 }
+
+// QuickString is StringBytes for long strings whose bytes the caller validates itself (base64
+// text, whose alphabet excludes every byte JSON forbids raw): it finds the closing quote with a
+// vectorised search and does not check for control characters or invalid UTF-8. It returns
+// false, Pos unchanged, when the string holds a backslash or has no end; StringBytes then gives
+// the exact answer. A caller whose own check fails should Seek back and ask StringBytes whether
+// the string was malformed JSON in the first place.
+func (s *Scanner) QuickString() ([]byte, bool) {
+	if s.pos >= len(s.buf) || s.buf[s.pos] != '"' {
+		return nil, false
+	}
+	start := s.pos + 1
+	n := bytes.IndexByte(s.buf[start:], '"')
+	if n < 0 {
+		return nil, false
+	}
+	b := s.buf[start : start+n : start+n]
+	if bytes.IndexByte(b, '\\') >= 0 {
+		return nil, false
+	}
+	s.pos = start + n + 1
+	return b, true
+}
+
+// Seek moves the scanner to pos, a position it returned from Pos.
+func (s *Scanner) Seek(pos int) { s.pos = min(max(pos, 0), len(s.buf)) }
 
 // StringBytes is String returning the decoded bytes (aliasing the input unless copied).
 func (s *Scanner) StringBytes() ([]byte, error) {
