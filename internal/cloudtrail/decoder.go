@@ -67,6 +67,7 @@ type Decoder struct {
 	arena     []member       // raw mode: the scanned members of the current document
 	gz        *gzip.Reader
 	inflated  int64 // decompressed bytes of this request's gzip records
+	cells     cells // map mode: where string and map values are allocated
 }
 
 // NewDecoder returns a Decoder.
@@ -74,7 +75,9 @@ func NewDecoder(opts Options) *Decoder {
 	if opts.MaxRecordSize <= 0 {
 		opts.MaxRecordSize = 64 << 20
 	}
-	return &Decoder{opts: opts, doc: pcommon.NewValueEmpty(), msg: pcommon.NewValueEmpty(), envelope: plog.NewLogRecord()}
+	d := &Decoder{opts: opts, doc: pcommon.NewValueEmpty(), msg: pcommon.NewValueEmpty(), envelope: plog.NewLogRecord()}
+	d.vd.cells, d.msgVD.cells = &d.cells, &d.cells
+	return d
 }
 
 // resourceKey identifies one ResourceLogs within a request.
@@ -100,6 +103,7 @@ func (d *Decoder) Begin(req Request) {
 	}
 	d.stats = Stats{Shapes: map[string]int{}, Invalid: map[string]int{}}
 	d.inflated = 0
+	d.cells.begin()
 }
 
 // Finish returns the request's logs and counts. The logs alias the record buffers passed to
@@ -117,6 +121,7 @@ func (d *Decoder) Finish() (plog.Logs, Stats) {
 func (d *Decoder) release() {
 	d.vd.release()
 	d.msgVD.release()
+	d.cells.release()
 	d.doc.SetEmptyMap()
 	d.msg.SetEmptyMap()
 	for i := range d.levels {

@@ -18,6 +18,7 @@ import (
 // the literal text, whose JSON Pointer is appended to literals.
 type valueDecoder struct {
 	sc       jsonscan.Scanner
+	cells    *cells // where string and map values are allocated
 	path     []pathElem
 	literals []string
 	// sizes remembers how many members the last object at the same depth under a key of the
@@ -68,7 +69,7 @@ func (d *valueDecoder) newDocument() {
 func (d *valueDecoder) decode(v pcommon.Value) error {
 	switch c := d.sc.Peek(); c {
 	case '{':
-		return d.decodeObject(v.SetEmptyMap())
+		return d.decodeObject(d.cells.setEmptyMap(v))
 	case '[':
 		return d.decodeArray(v.SetEmptySlice())
 	case '"':
@@ -76,7 +77,7 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 		if err != nil {
 			return err
 		}
-		v.SetStr(s)
+		d.cells.setStr(v, s)
 	case 't', 'f', 'n':
 		b, err := d.sc.Literal()
 		if err != nil {
@@ -298,7 +299,7 @@ func (d *valueDecoder) setNumber(v pcommon.Value, lit []byte, kind jsonscan.Numb
 		v.SetDouble(f)
 		return
 	}
-	v.SetStr(text)
+	d.cells.setStr(v, text)
 	d.literals = append(d.literals, d.pointer())
 }
 

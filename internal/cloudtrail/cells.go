@@ -1,0 +1,196 @@
+package cloudtrail
+
+import (
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/featuregate"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// pdata keeps every string value and every map value in small heap objects of its own: a
+// string costs one allocation, a map two before its members. A CloudTrail event has about 50
+// strings and 8 maps, and those allocations were the largest single cost of decoding.
+//
+// cells hands pdata the same objects carved out of larger blocks, so that a block of 128
+// strings costs one allocation. The objects have exactly the layout pdata's own have; only where
+// they live differs. This relies on how pdata v1.71 represents a value (an AnyValue holding one
+// `any`, whose dynamic type is a pointer to a one-field wrapper struct), so cellLayout checks
+// that representation by reflection and by a round trip when the package loads, and every
+// setter falls back to pdata's own when the check fails or when pdata's object pooling (feature
+// gate pdata.useProtoPooling) is on. Memory stays safe either way: a cell is an ordinary Go
+// object that the garbage collector keeps alive as long as any value points into its block.
+type cells struct {
+	on   bool
+	strs []string  // unused string cells of the current block
+	maps []mapCell // unused map cells of the current block
+	size int       // cells in the next block (grows to cellBlockMax)
+}
+
+// mapCell is pdata's map wrapper (one pointer to the member list) and member list (one slice)
+// side by side; list points at values.
+type mapCell struct {
+	list   unsafe.Pointer
+	values struct {
+		ptr      unsafe.Pointer
+		len, cap int
+	}
+}
+
+const (
+	cellBlockMin = 16
+	cellBlockMax = 256
+)
+
+// eface is the layout of an `any`.
+type eface struct {
+	typ, data unsafe.Pointer
+}
+
+// valueHeader is the layout of pcommon.Value (checked by cellLayout).
+type valueHeader struct {
+	orig  *any
+	state unsafe.Pointer
+}
+
+// layout holds the dynamic types pdata stores string and map values under, or nil when
+// pdata's representation is not the one cells was written for.
+var layout = sync.OnceValue(cellLayout)
+
+type cellTypes struct {
+	str, kvlist unsafe.Pointer
+	pooling     *featuregate.Gate
+}
+
+func cellLayout() *cellTypes {
+	vt := reflect.TypeFor[pcommon.Value]()
+	if vt.Kind() != reflect.Struct || vt.NumField() != 2 || vt.Size() != unsafe.Sizeof(valueHeader{}) {
+		return nil
+	}
+	orig := vt.Field(0).Type
+	if vt.Field(0).Offset != 0 || orig.Kind() != reflect.Pointer || orig.Elem().Kind() != reflect.Struct ||
+		orig.Elem().NumField() != 1 || orig.Elem().Field(0).Type != reflect.TypeFor[any]() {
+		return nil
+	}
+	str := pcommon.NewValueStr("cell")
+	m := pcommon.NewValueMap()
+	strAny, mapAny := *origOf(str), *origOf(m)
+	if !oneField(reflect.TypeOf(strAny), reflect.String) || !oneField(reflect.TypeOf(mapAny), reflect.Pointer) {
+		return nil
+	}
+	list := reflect.TypeOf(mapAny).Elem().Field(0).Type.Elem() // the member list
+	if list.Kind() != reflect.Struct || list.NumField() != 1 || list.Field(0).Type.Kind() != reflect.Slice ||
+		list.Size() != unsafe.Sizeof(mapCell{}.values) {
+		return nil
+	}
+	t := &cellTypes{
+		str:    (*eface)(unsafe.Pointer(&strAny)).typ,
+		kvlist: (*eface)(unsafe.Pointer(&mapAny)).typ,
+	}
+	featuregate.GlobalRegistry().VisitAll(func(g *featuregate.Gate) {
+		if g.ID() == "pdata.useProtoPooling" {
+			t.pooling = g
+		}
+	})
+	if !roundTrip(t) {
+		return nil
+	}
+	return t
+}
+
+// oneField tells whether t is a pointer to a struct of exactly one field of the given kind,
+// as large as that field.
+func oneField(t reflect.Type, kind reflect.Kind) bool {
+	return t != nil && t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct &&
+		t.Elem().NumField() == 1 && t.Elem().Field(0).Type.Kind() == kind &&
+		t.Elem().Size() == t.Elem().Field(0).Type.Size()
+}
+
+// roundTrip builds a map with cells and reads it back through pdata's public API.
+func roundTrip(t *cellTypes) bool {
+	c := cells{on: true}
+	v := pcommon.NewValueEmpty()
+	m := c.setEmptyMapWith(t, v)
+	c.setStrWith(t, m.PutEmpty("a"), "x")
+	c.setEmptyMapWith(t, m.PutEmpty("b")).PutStr("c", "y")
+	m.PutInt("d", 1)
+	want := map[string]any{"a": "x", "b": map[string]any{"c": "y"}, "d": int64(1)}
+	return v.Type() == pcommon.ValueTypeMap && reflect.DeepEqual(v.AsRaw(), want)
+}
+
+// origOf returns where v's value lives.
+func origOf(v pcommon.Value) *any {
+	return (*valueHeader)(unsafe.Pointer(&v)).orig
+}
+
+// begin decides, once per request, whether cells are used.
+func (c *cells) begin() {
+	t := layout()
+	c.on = t != nil && (t.pooling == nil || !t.pooling.IsEnabled())
+}
+
+// setStr is v.SetStr(s).
+func (c *cells) setStr(v pcommon.Value, s string) {
+	if !c.on {
+		v.SetStr(s)
+		return
+	}
+	c.setStrWith(layout(), v, s)
+}
+
+// putStr is m.PutStr(k, s).
+func (c *cells) putStr(m pcommon.Map, k, s string) {
+	if !c.on {
+		m.PutStr(k, s)
+		return
+	}
+	c.setStrWith(layout(), m.PutEmpty(k), s)
+}
+
+// setEmptyMap is v.SetEmptyMap().
+func (c *cells) setEmptyMap(v pcommon.Value) pcommon.Map {
+	if !c.on {
+		return v.SetEmptyMap()
+	}
+	return c.setEmptyMapWith(layout(), v)
+}
+
+func (c *cells) setStrWith(t *cellTypes, v pcommon.Value, s string) {
+	if len(c.strs) == 0 {
+		c.strs = make([]string, c.grow())
+	}
+	cell := &c.strs[0]
+	c.strs = c.strs[1:]
+	*cell = s
+	var x any
+	*(*eface)(unsafe.Pointer(&x)) = eface{typ: t.str, data: unsafe.Pointer(cell)}
+	*origOf(v) = x
+}
+
+func (c *cells) setEmptyMapWith(t *cellTypes, v pcommon.Value) pcommon.Map {
+	if len(c.maps) == 0 {
+		c.maps = make([]mapCell, c.grow()/4)
+	}
+	cell := &c.maps[0]
+	c.maps = c.maps[1:]
+	cell.list = unsafe.Pointer(&cell.values)
+	var x any
+	*(*eface)(unsafe.Pointer(&x)) = eface{typ: t.kvlist, data: unsafe.Pointer(&cell.list)}
+	*origOf(v) = x
+	return v.Map()
+}
+
+// grow returns the size of the next block: small for a small request, doubling up to
+// cellBlockMax so that a large one needs few allocations and a block left part-used wastes
+// little.
+func (c *cells) grow() int {
+	c.size = min(max(c.size*2, cellBlockMin), cellBlockMax)
+	return c.size
+}
+
+// release forgets the current blocks, so that a decoder kept in a pool does not keep the
+// last request's values alive through them.
+func (c *cells) release() {
+	c.strs, c.maps, c.size = nil, nil, 0
+}
