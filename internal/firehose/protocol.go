@@ -198,11 +198,6 @@ func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
 // the text still to read). When a chunk turns out invalid, the chunks before it are encoded
 // back, so that the record keeps its original text.
 func decodeRecord(text []byte, scratch *[base64Chunk / 4 * 3]byte) Record {
-	if i := max(bytes.IndexByte(text, '\n'), bytes.IndexByte(text, '\r')); i >= 0 {
-		// The standard decoder skips line breaks, which would break chunk alignment; Firehose
-		// never sends them.
-		return Record{Data: text, Err: fmt.Errorf("base64: line break at offset %d", i)}
-	}
 	w := 0
 	for r := 0; r < len(text); r += base64Chunk {
 		chunk := text[r:min(r+base64Chunk, len(text))]
@@ -211,10 +206,17 @@ func decodeRecord(text []byte, scratch *[base64Chunk / 4 * 3]byte) Record {
 			// The standard decoder has the last word, and says where the chunk went wrong.
 			n, err = base64.StdEncoding.Decode(scratch[:], chunk)
 		}
+		if err == nil && n != decodedLen(chunk) {
+			// Both decoders skip line breaks, which would shift the chunks after this one.
+			// Firehose never sends them; a short result is how they show.
+			err = errors.New("line break")
+		}
 		if err != nil {
 			restoreBase64(text, w)
 			var bad base64.CorruptInputError
-			if errors.As(err, &bad) {
+			if i := bytes.IndexAny(text, "\r\n"); i >= 0 {
+				err = fmt.Errorf("line break at offset %d", i)
+			} else if errors.As(err, &bad) {
 				err = base64.CorruptInputError(int64(r) + int64(bad))
 			}
 			return Record{Data: text, Err: fmt.Errorf("base64: %w", err)}
@@ -222,6 +224,19 @@ func decodeRecord(text []byte, scratch *[base64Chunk / 4 * 3]byte) Record {
 		w += copy(text[w:], scratch[:n])
 	}
 	return Record{Data: text[:w:w]}
+}
+
+// decodedLen is how many bytes padded base64 text without line breaks decodes to, or -1
+// when its length is not a multiple of 4.
+func decodedLen(text []byte) int {
+	if len(text)%4 != 0 {
+		return -1
+	}
+	n := len(text) / 4 * 3
+	for i := len(text) - 1; i >= len(text)-2 && i >= 0 && text[i] == '='; i-- {
+		n--
+	}
+	return n
 }
 
 // base64Chunk is how much base64 text decodeRecord decodes at a time: a multiple of 4, so

@@ -67,6 +67,11 @@ func TestMalformedEnvelopes(t *testing.T) {
 		"truncated":               `{"requestId":"a","records":[{"data":"e30="}`,
 		"requestId not a string":  `{"requestId":5,"records":[]}`,
 		"an array, not an object": `[]`,
+		"unterminated data":       `{"requestId":"a","records":[{"data":"e30=`,
+		// Data found by the quick search and refused by base64 is checked as JSON after all.
+		"control character in data":  "{\"requestId\":\"a\",\"records\":[{\"data\":\"e3\x010=\"}]}",
+		"invalid UTF-8 in data":       "{\"requestId\":\"a\",\"records\":[{\"data\":\"e3\xff0=\"}]}",
+		"bad escape in data":          `{"requestId":"a","records":[{"data":"e3\q0="}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseRequest([]byte(body), nil)
@@ -82,6 +87,45 @@ func TestBadBase64KeepsTheRecordText(t *testing.T) {
 		assert.Error(t, req.Records[0].Err, bad)
 		assert.Equal(t, bad, string(req.Records[0].Data))
 		assert.Equal(t, "{}", string(req.Records[1].Data), "the next record is fine")
+	}
+}
+
+func TestDataWithEscapesIsDecodedAsJSONFirst(t *testing.T) {
+	// Firehose never escapes base64, but \/ and \u0041 are valid JSON for / and A.
+	req, err := ParseRequest([]byte(`{"requestId":"a","records":[{"data":"e30\u003d"},{"data":"\/w=="}]}`), nil)
+	require.NoError(t, err)
+	require.NoError(t, req.Records[0].Err)
+	assert.Equal(t, "{}", string(req.Records[0].Data))
+	require.NoError(t, req.Records[1].Err)
+	assert.Equal(t, []byte{0xff}, req.Records[1].Data)
+}
+
+func TestBase64ErrorsSayWhereInTheRecord(t *testing.T) {
+	text := []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("CloudTrail"), 1000)))
+	text[9001] = '!' // past the first 4096-byte chunk
+	orig := string(text)
+	req, err := ParseRequest([]byte(`{"requestId":"a","records":[{"data":"`+orig+`"}]}`), nil)
+	require.NoError(t, err)
+	require.Error(t, req.Records[0].Err)
+	assert.Contains(t, req.Records[0].Err.Error(), "illegal base64 data at input byte 9001")
+	assert.Equal(t, orig, string(req.Records[0].Data), "the record keeps its text")
+}
+
+func TestLineBreaksInBase64AreRefused(t *testing.T) {
+	long := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("CloudTrail"), 1000))
+	for name, text := range map[string]string{
+		"one in a short record":                 "e30\n=",
+		"after the padding":                     "e30=\n",
+		"CRLF at the end":                       "QUJD\r\n",
+		"four in the first chunk of a long one": long[:100] + "\n\n\n\n" + long[100:],
+		"one in the last chunk of a long one":   long[:9000] + "\n" + long[9000:],
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := decodeRecord([]byte(text), new([base64Chunk / 4 * 3]byte))
+			require.Error(t, rec.Err)
+			assert.Contains(t, rec.Err.Error(), "line break at offset")
+			assert.Equal(t, text, string(rec.Data), "the record keeps its text")
+		})
 	}
 }
 

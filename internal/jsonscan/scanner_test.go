@@ -131,3 +131,41 @@ func TestIsNumber(t *testing.T) {
 		assert.False(t, IsNumber(s), s)
 	}
 }
+
+func TestQuickStringTakesOnlyStringsWithoutEscapes(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+		ok             bool
+		pos            int // where the scanner is afterwards
+	}{
+		{name: "plain", in: `"QUJD" ,`, want: "QUJD", ok: true, pos: 6},
+		{name: "empty", in: `""`, want: "", ok: true, pos: 2},
+		{name: "bytes JSON forbids are left to the caller", in: "\"a\x01\xff\"", want: "a\x01\xff", ok: true, pos: 5},
+		{name: "an escape", in: `"a\"b"`, pos: 0},
+		{name: "an escape after the first quote-free run", in: `"ab\/"`, pos: 0},
+		{name: "no closing quote", in: `"abc`, pos: 0},
+		{name: "not a string", in: `123`, pos: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New([]byte(tc.in), false)
+			got, ok := s.QuickString()
+			require.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, string(got))
+			assert.Equal(t, tc.pos, s.Pos())
+		})
+	}
+}
+
+func TestSeekReturnsToAnEarlierPosition(t *testing.T) {
+	s := New([]byte(`"a\u0041" 1`), false)
+	start := s.Pos()
+	got, err := s.String()
+	require.NoError(t, err)
+	assert.Equal(t, "aA", got)
+	s.Seek(start)
+	again, err := s.String()
+	require.NoError(t, err)
+	assert.Equal(t, got, again)
+	s.Seek(1 << 30)
+	assert.True(t, s.AtEnd(), "seeking past the end stops at the end")
+}
