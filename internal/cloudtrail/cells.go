@@ -11,7 +11,7 @@ import (
 
 // pdata keeps every string value and every map value in small heap objects of its own: a
 // string costs one allocation, a map two before its members. A CloudTrail event has about 50
-// strings and 8 maps, and those allocations were the largest single cost of decoding.
+// strings, 8 maps and an array, and those allocations were the largest single cost of decoding.
 //
 // cells hands pdata the same objects carved out of larger blocks, so that a block of 128
 // strings costs one allocation. The objects have exactly the layout pdata's own have; only where
@@ -24,13 +24,13 @@ import (
 type cells struct {
 	on   bool
 	strs []string  // unused string cells of the current block
-	maps []mapCell // unused map cells of the current block
+	maps []listCell // unused map and array cells of the current block
 	size int       // cells in the next block (grows to cellBlockMax)
 }
 
-// mapCell is pdata's map wrapper (one pointer to the member list) and member list (one slice)
-// side by side; list points at values.
-type mapCell struct {
+// listCell is pdata's map (or array) wrapper, one pointer to the member list, and the member
+// list, one slice, side by side; list points at values.
+type listCell struct {
 	list   unsafe.Pointer
 	values struct {
 		ptr      unsafe.Pointer
@@ -59,7 +59,7 @@ type valueHeader struct {
 var layout = sync.OnceValue(cellLayout)
 
 type cellTypes struct {
-	str, kvlist unsafe.Pointer
+	str, kvlist, array unsafe.Pointer
 	pooling     *featuregate.Gate
 }
 
@@ -73,20 +73,17 @@ func cellLayout() *cellTypes {
 		orig.Elem().NumField() != 1 || orig.Elem().Field(0).Type != reflect.TypeFor[any]() {
 		return nil
 	}
-	str := pcommon.NewValueStr("cell")
-	m := pcommon.NewValueMap()
-	strAny, mapAny := *origOf(str), *origOf(m)
-	if !oneField(reflect.TypeOf(strAny), reflect.String) || !oneField(reflect.TypeOf(mapAny), reflect.Pointer) {
-		return nil
-	}
-	list := reflect.TypeOf(mapAny).Elem().Field(0).Type.Elem() // the member list
-	if list.Kind() != reflect.Struct || list.NumField() != 1 || list.Field(0).Type.Kind() != reflect.Slice ||
-		list.Size() != unsafe.Sizeof(mapCell{}.values) {
+	strAny := *origOf(pcommon.NewValueStr("cell"))
+	mapAny := *origOf(pcommon.NewValueMap())
+	arrayAny := *origOf(pcommon.NewValueSlice())
+	if !oneField(reflect.TypeOf(strAny), reflect.String) || !isListWrapper(reflect.TypeOf(mapAny)) ||
+		!isListWrapper(reflect.TypeOf(arrayAny)) {
 		return nil
 	}
 	t := &cellTypes{
 		str:    (*eface)(unsafe.Pointer(&strAny)).typ,
 		kvlist: (*eface)(unsafe.Pointer(&mapAny)).typ,
+		array:  (*eface)(unsafe.Pointer(&arrayAny)).typ,
 	}
 	featuregate.GlobalRegistry().VisitAll(func(g *featuregate.Gate) {
 		if g.ID() == "pdata.useProtoPooling" {
@@ -107,6 +104,17 @@ func oneField(t reflect.Type, kind reflect.Kind) bool {
 		t.Elem().Size() == t.Elem().Field(0).Type.Size()
 }
 
+// isListWrapper tells whether t is a pointer to a one-pointer struct whose pointee is a
+// one-slice struct: pdata's map and array representation, which listCell mirrors.
+func isListWrapper(t reflect.Type) bool {
+	if !oneField(t, reflect.Pointer) {
+		return false
+	}
+	list := t.Elem().Field(0).Type.Elem()
+	return list.Kind() == reflect.Struct && list.NumField() == 1 && list.Field(0).Type.Kind() == reflect.Slice &&
+		list.Size() == unsafe.Sizeof(listCell{}.values)
+}
+
 // roundTrip builds a map with cells and reads it back through pdata's public API.
 func roundTrip(t *cellTypes) bool {
 	c := cells{on: true}
@@ -115,7 +123,8 @@ func roundTrip(t *cellTypes) bool {
 	c.setStrWith(t, m.PutEmpty("a"), "x")
 	c.setEmptyMapWith(t, m.PutEmpty("b")).PutStr("c", "y")
 	m.PutInt("d", 1)
-	want := map[string]any{"a": "x", "b": map[string]any{"c": "y"}, "d": int64(1)}
+	c.setStrWith(t, c.setEmptySliceWith(t, m.PutEmpty("e")).AppendEmpty(), "z")
+	want := map[string]any{"a": "x", "b": map[string]any{"c": "y"}, "d": int64(1), "e": []any{"z"}}
 	return v.Type() == pcommon.ValueTypeMap && reflect.DeepEqual(v.AsRaw(), want)
 }
 
@@ -156,6 +165,14 @@ func (c *cells) setEmptyMap(v pcommon.Value) pcommon.Map {
 	return c.setEmptyMapWith(layout(), v)
 }
 
+// setEmptySlice is v.SetEmptySlice().
+func (c *cells) setEmptySlice(v pcommon.Value) pcommon.Slice {
+	if !c.on {
+		return v.SetEmptySlice()
+	}
+	return c.setEmptySliceWith(layout(), v)
+}
+
 func (c *cells) setStrWith(t *cellTypes, v pcommon.Value, s string) {
 	if len(c.strs) == 0 {
 		c.strs = make([]string, c.grow())
@@ -169,16 +186,26 @@ func (c *cells) setStrWith(t *cellTypes, v pcommon.Value, s string) {
 }
 
 func (c *cells) setEmptyMapWith(t *cellTypes, v pcommon.Value) pcommon.Map {
+	c.setList(t.kvlist, v)
+	return v.Map()
+}
+
+func (c *cells) setEmptySliceWith(t *cellTypes, v pcommon.Value) pcommon.Slice {
+	c.setList(t.array, v)
+	return v.Slice()
+}
+
+// setList makes v an empty map or array (typ says which) held in a list cell.
+func (c *cells) setList(typ unsafe.Pointer, v pcommon.Value) {
 	if len(c.maps) == 0 {
-		c.maps = make([]mapCell, c.grow()/4)
+		c.maps = make([]listCell, c.grow()/4)
 	}
 	cell := &c.maps[0]
 	c.maps = c.maps[1:]
 	cell.list = unsafe.Pointer(&cell.values)
 	var x any
-	*(*eface)(unsafe.Pointer(&x)) = eface{typ: t.kvlist, data: unsafe.Pointer(&cell.list)}
+	*(*eface)(unsafe.Pointer(&x)) = eface{typ: typ, data: unsafe.Pointer(&cell.list)}
 	*origOf(v) = x
-	return v.Map()
 }
 
 // grow returns the size of the next block: small for a small request, doubling up to

@@ -136,3 +136,25 @@ func TestCellBlocksGrowAndAreForgottenAfterARequest(t *testing.T) {
 	assert.Nil(t, c.maps)
 	assert.Zero(t, c.size)
 }
+
+func TestArraysInCellsGrowAndCopyLikePdatasOwn(t *testing.T) {
+	var c cells
+	c.begin()
+	require.True(t, c.on)
+	v := pcommon.NewValueEmpty()
+	s := c.setEmptySlice(v)
+	for i := range 100 {
+		c.setStr(s.AppendEmpty(), string(rune('a'+i%26)))
+	}
+	c.setEmptyMap(s.AppendEmpty()).PutInt("n", 1)
+	runtime.GC()
+	require.Equal(t, pcommon.ValueTypeSlice, v.Type())
+	require.Equal(t, 101, v.Slice().Len())
+	assert.Equal(t, "z", v.Slice().At(25).Str())
+	assert.Equal(t, map[string]any{"n": int64(1)}, v.Slice().At(100).Map().AsRaw())
+	cp := pcommon.NewValueEmpty()
+	v.CopyTo(cp)
+	v.Slice().At(0).SetStr("changed")
+	assert.Equal(t, "a", cp.Slice().At(0).Str())
+	assert.Equal(t, v.Slice().Len(), cp.Slice().Len())
+}

@@ -91,7 +91,7 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 		account: envString(attrs, KeyEventBridgePrefix+"account"),
 		region:  envString(attrs, KeyEventBridgePrefix+"region"),
 	})
-	mapCloudTrail(lr, rec)
+	mapCloudTrail(lr, rec, &d.cells)
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(timestampOf(envString(attrs, KeyEventBridgePrefix+"time")))
 	}

@@ -61,8 +61,8 @@ func eventName(eventType string) string {
 const attributeCapacity = 28
 
 // mapCloudTrail sets the EventName, severity, timestamp and attributes of lr from a
-// CloudTrail record (REFERENCE §4).
-func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V) {
+// CloudTrail record (REFERENCE §4); c allocates the attributes' string values.
+func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V, c *cells) {
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(attributeCapacity)
 
@@ -72,12 +72,12 @@ func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V) {
 	rpc := false
 	for _, f := range stringFields {
 		if s, ok := rec.str(f.field); ok {
-			attrs.PutStr(f.attr, s)
+			c.putStr(attrs, f.attr, s)
 			rpc = rpc || f.attr == KeyRPCMethod || f.attr == KeyRPCService
 		}
 	}
 	if rpc {
-		attrs.PutStr(KeyRPCSystem, ValueRPCSystem)
+		c.putStr(attrs, KeyRPCSystem, ValueRPCSystem)
 	}
 	for _, f := range boolFields {
 		if b, ok := rec.boolean(f.field); ok {
@@ -98,10 +98,10 @@ func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V) {
 		}
 	}
 	if ui, ok := rec.object("userIdentity"); ok {
-		mapUserIdentity(attrs, ui)
+		mapUserIdentity(attrs, ui, c)
 	}
 	if tls, ok := rec.object("tlsDetails"); ok {
-		mapTLSDetails(attrs, tls)
+		mapTLSDetails(attrs, tls, c)
 	}
 }
 
@@ -117,10 +117,10 @@ func recordResource[V view[V]](rec V) (account, region string) {
 	return account, region
 }
 
-func mapUserIdentity[V view[V]](attrs pcommon.Map, ui V) {
+func mapUserIdentity[V view[V]](attrs pcommon.Map, ui V, c *cells) {
 	for _, f := range userIdentityFields {
 		if s, ok := ui.str(f.field); ok {
-			attrs.PutStr(f.attr, s)
+			c.putStr(attrs, f.attr, s)
 		}
 	}
 	userName, hasUser := ui.str("userName")
@@ -137,18 +137,18 @@ func mapUserIdentity[V view[V]](attrs pcommon.Map, ui V) {
 		}
 	}
 	if hasUser {
-		attrs.PutStr(KeyUserName, userName)
+		c.putStr(attrs, KeyUserName, userName)
 	}
 }
 
-func mapTLSDetails[V view[V]](attrs pcommon.Map, tls V) {
+func mapTLSDetails[V view[V]](attrs pcommon.Map, tls V, c *cells) {
 	if v, ok := tls.str("tlsVersion"); ok {
-		attrs.PutStr(KeyTLSProtocolVersion, strings.TrimPrefix(v, "TLSv"))
+		c.putStr(attrs, KeyTLSProtocolVersion, strings.TrimPrefix(v, "TLSv"))
 	}
 	if v, ok := tls.str("cipherSuite"); ok {
-		attrs.PutStr(KeyTLSCipher, v)
+		c.putStr(attrs, KeyTLSCipher, v)
 	}
 	if v, ok := tls.str("clientProvidedHostHeader"); ok {
-		attrs.PutStr(KeyServerAddress, v)
+		c.putStr(attrs, KeyServerAddress, v)
 	}
 }

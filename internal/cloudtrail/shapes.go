@@ -96,7 +96,7 @@ type extras[V any] struct {
 // context where the record lacks them; fallback is the timestamp when eventTime is unusable.
 func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V], fallback pcommon.Timestamp) {
 	lr := d.newRecord(recordKey(rec, base), "", 0)
-	mapCloudTrail(lr, rec)
+	mapCloudTrail(lr, rec, &d.cells)
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(fallback)
 	}

@@ -71,7 +71,7 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 	case '{':
 		return d.decodeObject(d.cells.setEmptyMap(v))
 	case '[':
-		return d.decodeArray(v.SetEmptySlice())
+		return d.decodeArray(d.cells.setEmptySlice(v))
 	case '"':
 		s, err := d.sc.String()
 		if err != nil {
