@@ -23,9 +23,9 @@ import (
 // object that the garbage collector keeps alive as long as any value points into its block.
 type cells struct {
 	on   bool
-	strs []string  // unused string cells of the current block
+	strs []string   // unused string cells of the current block
 	maps []listCell // unused map and array cells of the current block
-	size int       // cells in the next block (grows to cellBlockMax)
+	size int        // cells in the next block (grows to cellBlockMax)
 }
 
 // listCell is pdata's map (or array) wrapper, one pointer to the member list, and the member
@@ -60,7 +60,7 @@ var layout = sync.OnceValue(cellLayout)
 
 type cellTypes struct {
 	str, kvlist, array unsafe.Pointer
-	pooling     *featuregate.Gate
+	pooling            *featuregate.Gate
 }
 
 func cellLayout() *cellTypes {

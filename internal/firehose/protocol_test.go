@@ -69,9 +69,9 @@ func TestMalformedEnvelopes(t *testing.T) {
 		"an array, not an object": `[]`,
 		"unterminated data":       `{"requestId":"a","records":[{"data":"e30=`,
 		// Data found by the quick search and refused by base64 is checked as JSON after all.
-		"control character in data":  "{\"requestId\":\"a\",\"records\":[{\"data\":\"e3\x010=\"}]}",
-		"invalid UTF-8 in data":       "{\"requestId\":\"a\",\"records\":[{\"data\":\"e3\xff0=\"}]}",
-		"bad escape in data":          `{"requestId":"a","records":[{"data":"e3\q0="}]}`,
+		"control character in data": "{\"requestId\":\"a\",\"records\":[{\"data\":\"e3\x010=\"}]}",
+		"invalid UTF-8 in data":     "{\"requestId\":\"a\",\"records\":[{\"data\":\"e3\xff0=\"}]}",
+		"bad escape in data":        `{"requestId":"a","records":[{"data":"e3\q0="}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseRequest([]byte(body), nil)
