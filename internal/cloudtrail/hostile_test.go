@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/replay"
 )
@@ -59,25 +60,62 @@ func TestNumbersThatUnderflowStayLiterals(t *testing.T) {
 }
 
 func TestAHugeObjectDecodesInLinearTimeAndKeepsEveryMember(t *testing.T) {
-	const n = 50_000
-	var b bytes.Buffer
-	b.WriteString(`{"eventVersion":"1.08","eventName":"A","requestParameters":{`)
-	for i := range n {
-		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	for name, n := range map[string]int{
+		"through the tape":                   maxTape / 4,
+		"as it is read, too big for the tape": 50_000,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			b.WriteString(`{"eventVersion":"1.08","eventName":"A","requestParameters":{`)
+			for i := range n {
+				fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+			}
+			b.WriteString(`"k7":"dup","big":123456789012345678901234567890,"nested":{"a":[1,{"b":null}]}}}`)
+			logs, stats := decodeAll(t, Options{}, b.Bytes())
+			require.Zero(t, stats.Invalid[ErrorTypeInvalidJSON])
+			lr := allRecords(logs)[0]
+			rp, ok := lr.Body().Map().Get("requestParameters")
+			require.True(t, ok)
+			m := rp.Map().AsRaw()
+			assert.Len(t, m, n+2, "every member, the duplicate counted once")
+			assert.Equal(t, "dup", m["k7"], "the last duplicate wins")
+			assert.Equal(t, int64(n-1), m[fmt.Sprintf("k%d", n-1)])
+			assert.Equal(t, map[string]any{"a": []any{int64(1), map[string]any{"b": nil}}}, m["nested"])
+			lits, _ := lr.Attributes().Get(KeyNumberLiterals)
+			assert.Equal(t, []any{"/requestParameters/big"}, lits.Slice().AsRaw())
+		})
 	}
-	b.WriteString(`"k7":"dup","big":123456789012345678901234567890,"nested":{"a":[1,{"b":null}]}}}`)
-	logs, stats := decodeAll(t, Options{}, b.Bytes())
-	require.Zero(t, stats.Invalid[ErrorTypeInvalidJSON])
-	lr := allRecords(logs)[0]
-	rp, ok := lr.Body().Map().Get("requestParameters")
-	require.True(t, ok)
-	m := rp.Map().AsRaw()
-	assert.Len(t, m, n+2, "every member, the duplicate counted once")
-	assert.Equal(t, "dup", m["k7"], "the last duplicate wins")
-	assert.Equal(t, int64(49_999), m["k49999"])
-	assert.Equal(t, map[string]any{"a": []any{int64(1), map[string]any{"b": nil}}}, m["nested"])
-	lits, _ := lr.Attributes().Get(KeyNumberLiterals)
-	assert.Equal(t, []any{"/requestParameters/big"}, lits.Slice().AsRaw())
+}
+
+func TestEscapesSurviveAValueTooBigForTheTape(t *testing.T) {
+	// The tape gives up on this record after reading (not decoding) its first escaped strings;
+	// the record is then read again from its text, which must be intact, even for a decoder
+	// that decodes escapes in place.
+	var b bytes.Buffer
+	b.WriteString(`{"eventVersion":"1.08","eventName":"A","k\"ey":"va\"lue","p\u00e9":"x\ny\\z","items":[`)
+	for i := range maxTape {
+		fmt.Fprintf(&b, `%d,`, i)
+	}
+	b.WriteString(`"l\/ast"]}`)
+	check := func(t *testing.T, body map[string]any) {
+		assert.Equal(t, `va"lue`, body[`k"ey`])
+		assert.Equal(t, "x\ny\\z", body["p\u00e9"])
+		items := body["items"].([]any)
+		require.Len(t, items, maxTape+1)
+		assert.Equal(t, "l/ast", items[maxTape])
+	}
+	t.Run("a record", func(t *testing.T) {
+		logs, stats := decodeAll(t, Options{}, bytes.Clone(b.Bytes()))
+		require.Zero(t, stats.Invalid[ErrorTypeInvalidJSON])
+		check(t, allRecords(logs)[0].Body().Map().AsRaw())
+	})
+	t.Run("in place", func(t *testing.T) {
+		vd := valueDecoder{cells: &cells{}}
+		vd.reset(bytes.Clone(b.Bytes()), true)
+		v := pcommon.NewValueEmpty()
+		require.NoError(t, vd.decode(v))
+		check(t, v.Map().AsRaw())
+	})
 }
 
 func TestDecompressionIsBudgetedPerRequest(t *testing.T) {

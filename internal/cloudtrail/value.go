@@ -1,11 +1,13 @@
 package cloudtrail
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -16,30 +18,39 @@ import (
 // without loss: every key, null, empty map and string is kept; strings alias the scanner's
 // buffer; numbers become Int, Double or (when neither holds the literal's exact decimal value)
 // the literal text, whose JSON Pointer is appended to literals.
+//
+// A value is read in two passes: tokenize lists its tokens on the tape, with every object's and
+// array's member count, then build makes the pdata value from the tape, each map and slice
+// allocated once at its exact size (growing them one append at a time used to be the largest
+// allocation cost, and left a third of the memory unused or as garbage). A value of more than
+// maxTape tokens is decoded as it is read instead (decodeStream), its members again in two
+// passes.
 type valueDecoder struct {
 	sc       jsonscan.Scanner
 	cells    *cells // where string and map values are allocated
 	path     []pathElem
 	literals []string
-	// sizes remembers how many members the last object at the same depth under a key of the
-	// same length had, to size the next one up front: CloudTrail records are regular, and
-	// growing maps one append at a time was the largest allocation cost. (A map keyed by the
-	// key itself cost more to look up than it saved.)
-	sizes [sizeDepths][sizeKeyLens]uint8
+	tape     []token
 }
 
-const (
-	sizeDepths  = 8
-	sizeKeyLens = 32
-)
-
-// sizeSlot is where the size hint of an object under key at depth lives, or nil.
-func (d *valueDecoder) sizeSlot(depth int, key string) *uint8 {
-	if depth >= sizeDepths || len(key) >= sizeKeyLens {
-		return nil
-	}
-	return &d.sizes[depth][len(key)]
+// token is one JSON value on the tape. Strings and keys with escapes keep their JSON text
+// (quotes included) until build decodes them, so that tokenize never modifies the input and a
+// value too large for the tape can be read again.
+type token struct {
+	key    string // an object member's key
+	text   string // a string, or a number's literal
+	n      int32  // objects and arrays: the members that follow, each with its own members
+	kind   byte   // '{', '[', '"', 't', 'f', 'n' (null), '0' (number)
+	num    jsonscan.NumberKind
+	esc    bool // text is a string's JSON text
+	keyEsc bool // key is the key's JSON text
 }
+
+// maxTape bounds the tape (about 40 bytes a token): CloudTrail records have a few hundred
+// tokens; a larger value (a big records file) is decoded as it is read.
+const maxTape = 1 << 15
+
+var errTapeFull = errors.New("value too large for the tape")
 
 type pathElem struct {
 	key   string
@@ -57,6 +68,8 @@ func (d *valueDecoder) release() {
 	clear(d.path[:cap(d.path)])
 	d.path = d.path[:0]
 	d.literals = d.literals[:0]
+	clear(d.tape[:cap(d.tape)])
+	d.tape = d.tape[:0]
 }
 
 // newDocument forgets the paths and literals of the previous document.
@@ -67,6 +80,215 @@ func (d *valueDecoder) newDocument() {
 
 // decode reads the next value into v.
 func (d *valueDecoder) decode(v pcommon.Value) error {
+	start := d.sc.Pos()
+	d.tape = d.tape[:0]
+	switch err := d.tokenize("", false, len(d.path)); err {
+	case nil:
+		i := 0
+		d.build(v, &i)
+		return nil
+	case errTapeFull:
+		d.sc.Seek(start)
+		return d.decodeStream(v)
+	default:
+		return err
+	}
+}
+
+// tokenize appends the next value, a member under key (or an element, key ""), and its
+// members to the tape. depth counts the objects and arrays around it.
+func (d *valueDecoder) tokenize(key string, keyEsc bool, depth int) error {
+	if len(d.tape) >= maxTape {
+		return errTapeFull
+	}
+	t := token{key: key, keyEsc: keyEsc}
+	switch c := d.sc.Peek(); c {
+	case '{', '[':
+		if depth >= jsonscan.MaxDepth {
+			return errTooDeep
+		}
+		d.sc.Consume(c)
+		at := len(d.tape)
+		t.kind = c
+		d.tape = append(d.tape, t)
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		n := int32(0)
+		for first := true; ; first = false {
+			more, err := d.sc.More(closing, first)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+			var k []byte
+			var kEsc bool
+			if c == '{' {
+				if k, kEsc, err = d.sc.KeyOrRaw(); err != nil {
+					return err
+				}
+			}
+			if err := d.tokenize(bytesToString(k), kEsc, depth+1); err != nil {
+				return err
+			}
+			n++
+		}
+		d.tape[at].n = n
+		return nil
+	case '"':
+		b, esc, err := d.sc.StringOrRaw()
+		if err != nil {
+			return err
+		}
+		t.kind, t.text, t.esc = '"', bytesToString(b), esc
+	case 't', 'f', 'n':
+		b, err := d.sc.Literal()
+		if err != nil {
+			return err
+		}
+		t.kind = b
+	default:
+		lit, kind, err := d.sc.Number()
+		if err != nil {
+			return err
+		}
+		t.kind, t.text, t.num = '0', bytesToString(lit), kind
+	}
+	d.tape = append(d.tape, t)
+	return nil
+}
+
+// build makes v the value at tape[*i] and moves *i past it and its members.
+func (d *valueDecoder) build(v pcommon.Value, i *int) {
+	t := &d.tape[*i]
+	*i++
+	switch t.kind {
+	case '{':
+		m := d.cells.setEmptyMap(v)
+		if t.n == 0 {
+			return
+		}
+		if t.n >= bigObject {
+			d.buildBigObject(m, int(t.n), i)
+			return
+		}
+		m.EnsureCapacity(int(t.n))
+		d.path = append(d.path, pathElem{index: -1})
+		top := len(d.path) - 1
+		for range t.n {
+			k := d.keyAt(*i)
+			d.path[top].key = k
+			d.build(m.PutEmpty(k), i)
+		}
+		d.path = d.path[:top]
+	case '[':
+		s := d.cells.setEmptySlice(v)
+		if t.n == 0 {
+			return
+		}
+		s.EnsureCapacity(int(t.n))
+		d.path = append(d.path, pathElem{key: d.under()})
+		top := len(d.path) - 1
+		for j := range int(t.n) {
+			d.path[top].index = j
+			d.build(s.AppendEmpty(), i)
+		}
+		d.path = d.path[:top]
+	case '"':
+		d.cells.setStr(v, d.textAt(t))
+	case 't', 'f':
+		v.SetBool(t.kind == 't')
+	case '0':
+		d.setNumber(v, t.text, t.num)
+	}
+	// 'n': null stays an empty value
+}
+
+// keyAt is the key of the member at tape[i], its escapes decoded.
+func (d *valueDecoder) keyAt(i int) string {
+	t := &d.tape[i]
+	if t.keyEsc {
+		t.key, t.keyEsc = d.unescape(t.key), false
+	}
+	return t.key
+}
+
+// textAt is a string token's value, its escapes decoded.
+func (d *valueDecoder) textAt(t *token) string {
+	if t.esc {
+		t.text, t.esc = d.unescape(t.text), false
+	}
+	return t.text
+}
+
+// unescape decodes a string's JSON text, checked by tokenize, the way the scanner would have.
+func (d *valueDecoder) unescape(raw string) string {
+	b := unsafe.Slice(unsafe.StringData(raw), len(raw))
+	sc := jsonscan.New(b, d.sc.InPlace())
+	s, _ := sc.String()
+	return s
+}
+
+// under is the key of the innermost object member being decoded ("" at the top).
+func (d *valueDecoder) under() string {
+	if n := len(d.path); n > 0 {
+		return d.path[n-1].key
+	}
+	return ""
+}
+
+// buildBigObject builds an object of n members, as finishBigObject does, from the tape.
+func (d *valueDecoder) buildBigObject(m pcommon.Map, n int, i *int) {
+	members := make(map[string]any, n)
+	d.path = append(d.path, pathElem{index: -1})
+	top := len(d.path) - 1
+	for range n {
+		k := d.keyAt(*i)
+		d.path[top].key = k
+		members[k] = d.tapeAny(i) // the last of duplicate keys wins, as with PutEmpty
+	}
+	d.path = d.path[:top]
+	_ = m.FromRaw(members) // only values FromRaw takes
+}
+
+// tapeAny is the value at tape[*i] as a Go value for pcommon's FromRaw.
+func (d *valueDecoder) tapeAny(i *int) any {
+	t := &d.tape[*i]
+	switch t.kind {
+	case '{':
+		*i++
+		obj := make(map[string]any, t.n)
+		d.path = append(d.path, pathElem{index: -1})
+		top := len(d.path) - 1
+		for range t.n {
+			k := d.keyAt(*i)
+			d.path[top].key = k
+			obj[k] = d.tapeAny(i)
+		}
+		d.path = d.path[:top]
+		return obj
+	case '[':
+		*i++
+		arr := make([]any, 0, t.n)
+		d.path = append(d.path, pathElem{key: d.under()})
+		top := len(d.path) - 1
+		for j := range int(t.n) {
+			d.path[top].index = j
+			arr = append(arr, d.tapeAny(i))
+		}
+		d.path = d.path[:top]
+		return arr
+	}
+	v := pcommon.NewValueEmpty()
+	d.build(v, i)
+	return v.AsRaw()
+}
+
+// decodeStream reads the next value into v as it goes, for values too large for the tape.
+func (d *valueDecoder) decodeStream(v pcommon.Value) error {
 	switch c := d.sc.Peek(); c {
 	case '{':
 		return d.decodeObject(d.cells.setEmptyMap(v))
@@ -91,7 +313,7 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 		if err != nil {
 			return err
 		}
-		d.setNumber(v, lit, kind)
+		d.setNumber(v, bytesToString(lit), kind)
 	}
 	return nil
 }
@@ -104,14 +326,6 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 		return errTooDeep
 	}
 	d.sc.Consume('{')
-	var under string // the key this object sits under ("" at the top)
-	if n := len(d.path); n > 0 {
-		under = d.path[n-1].key
-	}
-	hint := d.sizeSlot(len(d.path), under)
-	if hint != nil && *hint > 0 && d.sc.Peek() != '}' { // {} needs no room
-		m.EnsureCapacity(int(*hint))
-	}
 	d.path = append(d.path, pathElem{index: -1})
 	top := len(d.path) - 1
 	for first := true; ; first = false {
@@ -142,9 +356,6 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 		}
 	}
 	d.path = d.path[:top]
-	if hint != nil {
-		*hint = uint8(min(m.Len(), maxSizeHint))
-	}
 	return nil
 }
 
@@ -276,19 +487,14 @@ func (d *valueDecoder) decodeAny() (any, error) {
 			return nil, err
 		}
 		v := pcommon.NewValueEmpty()
-		d.setNumber(v, lit, kind)
+		d.setNumber(v, bytesToString(lit), kind)
 		return v.AsRaw(), nil
 	}
 }
 
-// maxSizeHint bounds a size hint: a key whose objects vary (requestParameters) must not make
-// every later object over-allocate.
-const maxSizeHint = 24
-
 // setNumber stores a number literal exactly: Int when it is an integer that fits int64,
 // Double when a float64 holds exactly its decimal value, else the literal text.
-func (d *valueDecoder) setNumber(v pcommon.Value, lit []byte, kind jsonscan.NumberKind) {
-	text := bytesToString(lit)
+func (d *valueDecoder) setNumber(v pcommon.Value, text string, kind jsonscan.NumberKind) {
 	if kind == jsonscan.Integer {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 			v.SetInt(n)

@@ -130,6 +130,66 @@ func (s *Scanner) Key() (string, error) {
 	return k, nil
 }
 
+// KeyOrRaw is Key with StringOrRaw's rule for a key with escapes.
+func (s *Scanner) KeyOrRaw() (key []byte, escaped bool, err error) {
+	if s.Peek() != '"' {
+		return nil, false, s.errorf("expected object key")
+	}
+	if key, escaped, err = s.StringOrRaw(); err != nil {
+		return nil, false, err
+	}
+	if err := s.Expect(':'); err != nil {
+		return nil, false, err
+	}
+	return key, escaped, nil
+}
+
+// StringOrRaw is StringBytes that leaves escapes alone, so that the input is not modified:
+// for a string with one it returns the string's whole JSON text, quotes included, with
+// escaped true, after checking it as StringBytes would. New(raw, inPlace).StringBytes()
+// decodes it later.
+func (s *Scanner) StringOrRaw() (b []byte, escaped bool, err error) {
+	if s.pos >= len(s.buf) || s.buf[s.pos] != '"' {
+		return nil, false, s.errorf("expected string")
+	}
+	start := s.pos
+	ascii := true
+	i := start + 1
+	for ; i < len(s.buf); i++ {
+		i = plainRun(s.buf, i)
+		if i >= len(s.buf) {
+			break
+		}
+		c := s.buf[i]
+		if c == '"' {
+			b := s.buf[start+1 : i : i]
+			if !ascii && !utf8.Valid(b) {
+				return nil, false, s.errorf("invalid UTF-8 in string")
+			}
+			s.pos = i + 1
+			return b, false, nil
+		}
+		if c == '\\' {
+			if err := s.skipString(); err != nil {
+				return nil, false, err
+			}
+			return s.buf[start:s.pos:s.pos], true, nil
+		}
+		if c < 0x20 {
+			s.pos = i
+			return nil, false, s.errorf("control character in string")
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	s.pos = len(s.buf)
+	return nil, false, ErrEOF
+}
+
+// InPlace tells whether the scanner decodes escaped strings into its input.
+func (s *Scanner) InPlace() bool { return s.inPlace }
+
 // String reads a JSON string (the next byte must be '"') and returns its decoded value.
 func (s *Scanner) String() (string, error) {
 	b, err := s.StringBytes()

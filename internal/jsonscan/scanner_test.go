@@ -169,3 +169,43 @@ func TestSeekReturnsToAnEarlierPosition(t *testing.T) {
 	s.Seek(1 << 30)
 	assert.True(t, s.AtEnd(), "seeking past the end stops at the end")
 }
+
+func TestStringOrRawAgreesWithStringBytesWithoutTouchingTheInput(t *testing.T) {
+	for _, in := range []string{
+		`"plain"`, `""`, `"h\u00e9llo"`, `"a\"b\\c\/d\n"`, `"\ud83d\ude00 ✓"`, `"héllo"`,
+		`"unterminated`, `"bad \x escape"`, `"\u12"`, "\"ctrl \x01\"", "\"bad \xff\"", "\"esc \\n \xff\"", `x`,
+		`"` + string(bytes.Repeat([]byte("abcdefg"), 30)) + `\"` + string(bytes.Repeat([]byte("x"), 17)) + `"`,
+	} {
+		t.Run(in, func(t *testing.T) {
+			want := New([]byte(in+`:1`), false)
+			wantB, wantErr := want.StringBytes()
+
+			buf := []byte(in + `:1`)
+			sc := New(buf, true)
+			raw, escaped, err := sc.StringOrRaw()
+			assert.Equal(t, in+`:1`, string(buf), "the input is untouched, even in place")
+			if wantErr != nil {
+				require.Error(t, err)
+				assert.Equal(t, wantErr.Error(), err.Error())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, want.Pos(), sc.Pos())
+			if !escaped {
+				assert.Equal(t, string(wantB), string(raw))
+				return
+			}
+			assert.Equal(t, in, string(raw), "an escaped string comes back as its JSON text")
+			later := New(bytes.Clone(raw), true)
+			got, err := later.String()
+			require.NoError(t, err)
+			assert.Equal(t, string(wantB), got)
+
+			keys := New(buf, false)
+			k, kEsc, err := keys.KeyOrRaw()
+			require.NoError(t, err)
+			assert.True(t, kEsc)
+			assert.Equal(t, in, string(k))
+		})
+	}
+}
