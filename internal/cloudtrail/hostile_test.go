@@ -61,7 +61,7 @@ func TestNumbersThatUnderflowStayLiterals(t *testing.T) {
 
 func TestAHugeObjectDecodesInLinearTimeAndKeepsEveryMember(t *testing.T) {
 	for name, n := range map[string]int{
-		"through the tape":                   maxTape / 4,
+		"through the tape":                    maxTape / 4,
 		"as it is read, too big for the tape": 50_000,
 	} {
 		t.Run(name, func(t *testing.T) {
