@@ -67,7 +67,8 @@ type Decoder struct {
 	arena     []member       // raw mode: the scanned members of the current document
 	gz        *gzip.Reader
 	inflated  int64 // decompressed bytes of this request's gzip records
-	cells     cells // map mode: where string and map values are allocated
+	cells     cells  // where string, map and array values are allocated
+	attrList  []attr // a record's mapped attributes, while they are collected
 }
 
 // NewDecoder returns a Decoder.

@@ -91,7 +91,7 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 		account: envString(attrs, KeyEventBridgePrefix+"account"),
 		region:  envString(attrs, KeyEventBridgePrefix+"region"),
 	})
-	mapCloudTrail(lr, rec, &d.cells)
+	mapCloudTrail(lr, rec, d, literalSlot(vd))
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(timestampOf(envString(attrs, KeyEventBridgePrefix+"time")))
 	}
@@ -99,6 +99,17 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 	putLiterals(vd, attrs, "/detail")
 	lr.MoveTo(d.recordsFor(key).AppendEmpty()) // leaves d.envelope empty for the next event
 	return true
+}
+
+// literalSlot is the room to keep for the number-literals attribute: 1 when the value just
+// decoded has any.
+func literalSlot(vds ...*valueDecoder) int {
+	for _, vd := range vds {
+		if len(vd.literals) > 0 {
+			return 1
+		}
+	}
+	return 0
 }
 
 // envString is the string attribute k, or "".

@@ -57,31 +57,37 @@ func eventName(eventType string) string {
 	return EventNameCloudTrailOther
 }
 
-// attributeCapacity fits the attributes of a typical record, EventBridge envelope included.
+// attributeCapacity fits the attributes of a typical EventBridge event (envelope and record),
+// whose envelope attributes are decoded before the record's are known.
 const attributeCapacity = 28
 
-// mapCloudTrail sets the EventName, severity, timestamp and attributes of lr from a
-// CloudTrail record (REFERENCE §4); c allocates the attributes' string values.
-func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V, c *cells) {
-	attrs := lr.Attributes()
-	attrs.EnsureCapacity(attributeCapacity)
+// attr is one mapped attribute, collected before the attribute map is sized.
+type attr struct {
+	key, str string
+	b, isBool bool
+}
 
+// mapCloudTrail sets the EventName, severity, timestamp and attributes of lr from a
+// CloudTrail record (REFERENCE §4). The attribute map is sized once for them and extra more,
+// which the caller adds afterwards.
+func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V, d *Decoder, extra int) {
 	eventType, _ := rec.str("eventType")
 	lr.SetEventName(eventName(eventType))
 
+	list := d.attrList[:0]
 	rpc := false
 	for _, f := range stringFields {
 		if s, ok := rec.str(f.field); ok {
-			c.putStr(attrs, f.attr, s)
+			list = append(list, attr{key: f.attr, str: s})
 			rpc = rpc || f.attr == KeyRPCMethod || f.attr == KeyRPCService
 		}
 	}
 	if rpc {
-		c.putStr(attrs, KeyRPCSystem, ValueRPCSystem)
+		list = append(list, attr{key: KeyRPCSystem, str: ValueRPCSystem})
 	}
 	for _, f := range boolFields {
 		if b, ok := rec.boolean(f.field); ok {
-			attrs.PutBool(f.attr, b)
+			list = append(list, attr{key: f.attr, b: b, isBool: true})
 		}
 	}
 
@@ -98,11 +104,23 @@ func mapCloudTrail[V view[V]](lr plog.LogRecord, rec V, c *cells) {
 		}
 	}
 	if ui, ok := rec.object("userIdentity"); ok {
-		mapUserIdentity(attrs, ui, c)
+		list = mapUserIdentity(list, ui)
 	}
 	if tls, ok := rec.object("tlsDetails"); ok {
-		mapTLSDetails(attrs, tls, c)
+		list = mapTLSDetails(list, tls)
 	}
+
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(attrs.Len() + len(list) + extra)
+	for _, a := range list {
+		if a.isBool {
+			attrs.PutBool(a.key, a.b)
+		} else {
+			d.cells.putStr(attrs, a.key, a.str)
+		}
+	}
+	clear(list) // the strings alias the request
+	d.attrList = list[:0]
 }
 
 // recordResource returns a CloudTrail record's account and region, as far as it tells them.
@@ -117,17 +135,17 @@ func recordResource[V view[V]](rec V) (account, region string) {
 	return account, region
 }
 
-func mapUserIdentity[V view[V]](attrs pcommon.Map, ui V, c *cells) {
+func mapUserIdentity[V view[V]](list []attr, ui V) []attr {
 	for _, f := range userIdentityFields {
 		if s, ok := ui.str(f.field); ok {
-			c.putStr(attrs, f.attr, s)
+			list = append(list, attr{key: f.attr, str: s})
 		}
 	}
 	userName, hasUser := ui.str("userName")
 	if session, ok := ui.object("sessionContext"); ok {
 		if a, ok := session.object("attributes"); ok {
 			if b, ok := a.boolean("mfaAuthenticated"); ok {
-				attrs.PutBool(KeyMFAAuthenticated, b)
+				list = append(list, attr{key: KeyMFAAuthenticated, b: b, isBool: true})
 			}
 		}
 		if !hasUser {
@@ -137,18 +155,20 @@ func mapUserIdentity[V view[V]](attrs pcommon.Map, ui V, c *cells) {
 		}
 	}
 	if hasUser {
-		c.putStr(attrs, KeyUserName, userName)
+		list = append(list, attr{key: KeyUserName, str: userName})
 	}
+	return list
 }
 
-func mapTLSDetails[V view[V]](attrs pcommon.Map, tls V, c *cells) {
+func mapTLSDetails[V view[V]](list []attr, tls V) []attr {
 	if v, ok := tls.str("tlsVersion"); ok {
-		c.putStr(attrs, KeyTLSProtocolVersion, strings.TrimPrefix(v, "TLSv"))
+		list = append(list, attr{key: KeyTLSProtocolVersion, str: strings.TrimPrefix(v, "TLSv")})
 	}
 	if v, ok := tls.str("cipherSuite"); ok {
-		c.putStr(attrs, KeyTLSCipher, v)
+		list = append(list, attr{key: KeyTLSCipher, str: v})
 	}
 	if v, ok := tls.str("clientProvidedHostHeader"); ok {
-		c.putStr(attrs, KeyServerAddress, v)
+		list = append(list, attr{key: KeyServerAddress, str: v})
 	}
+	return list
 }

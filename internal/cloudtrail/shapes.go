@@ -96,7 +96,14 @@ type extras[V any] struct {
 // context where the record lacks them; fallback is the timestamp when eventTime is unusable.
 func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V], fallback pcommon.Timestamp) {
 	lr := d.newRecord(recordKey(rec, base), "", 0)
-	mapCloudTrail(lr, rec, &d.cells)
+	extra := literalSlot(&d.vd, &d.msgVD)
+	if ex.envelope != nil {
+		extra += (*ex.envelope).memberCount("detail")
+	}
+	if ex.hasID {
+		extra++
+	}
+	mapCloudTrail(lr, rec, d, extra)
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(fallback)
 	}

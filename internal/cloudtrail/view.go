@@ -31,6 +31,8 @@ type view[V any] interface {
 	eachElement(key string, f func(V), other func(index int)) bool
 	// eachMember calls f with each member's key, except skip.
 	eachMember(skip string, f func(key string))
+	// memberCount is how many members eachMember(skip, ...) would see.
+	memberCount(skip string) int
 	// putAttr stores member key as an attribute named name.
 	putAttr(attrs pcommon.Map, name, key string)
 	// toBody stores the object as lr's body: its text in raw mode when text is true, else the
@@ -123,6 +125,14 @@ func (v mapView) eachMember(skip string, f func(string)) {
 	}
 }
 
+func (v mapView) memberCount(skip string) int {
+	n := v.m.Len()
+	if _, ok := v.m.Get(skip); ok {
+		n--
+	}
+	return n
+}
+
 func (v mapView) putAttr(attrs pcommon.Map, name, key string) {
 	if x, ok := v.m.Get(key); ok {
 		x.CopyTo(attrs.PutEmpty(name))
@@ -185,6 +195,16 @@ func (v rawView) eachMember(skip string, f func(string)) {
 			f(m.key)
 		}
 	}
+}
+
+func (v rawView) memberCount(skip string) int {
+	n := 0
+	for _, m := range v.ms {
+		if m.key != skip {
+			n++
+		}
+	}
+	return n
 }
 
 func (v rawView) putAttr(attrs pcommon.Map, name, key string) {
