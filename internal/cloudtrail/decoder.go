@@ -66,7 +66,7 @@ type Decoder struct {
 	levels    [][]member     // raw mode: member buffers by nesting depth, while scanning
 	arena     []member       // raw mode: the scanned members of the current document
 	gz        *gzip.Reader
-	inflated  int64 // decompressed bytes of this request's gzip records
+	inflated  int64  // decompressed bytes of this request's gzip records
 	cells     cells  // where string, map and array values are allocated
 	attrList  []attr // a record's mapped attributes, while they are collected
 }

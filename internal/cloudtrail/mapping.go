@@ -63,7 +63,7 @@ const attributeCapacity = 28
 
 // attr is one mapped attribute, collected before the attribute map is sized.
 type attr struct {
-	key, str string
+	key, str  string
 	b, isBool bool
 }
 
