@@ -1,6 +1,7 @@
 # otelcol-cloudtrail: `make run` builds the collector and runs it on the default config;
 # `make test` runs every test.
 GO        ?= go
+GOFMT     ?= $(shell $(GO) env GOROOT)/bin/gofmt
 BUILD_DIR := _build
 BINARY    := $(BUILD_DIR)/otelcol-cloudtrail
 BENCHTIME ?= 2s
@@ -8,11 +9,13 @@ BENCHTIME ?= 2s
 .PHONY: all test vet bench generate fmt
 all: test
 
-## test: go vet, then every test with the race detector (the fuzz seed corpora run as plain tests)
+## test: gofmt and go vet, then every test with the race detector (the fuzz seed corpora run as plain tests)
 test: vet
 	$(GO) test -race -count=1 ./...
 
 vet:
+	@unformatted=$$($(GOFMT) -l $$(git ls-files '*.go')); \
+		if [ -n "$$unformatted" ]; then echo "not gofmt-formatted (make fmt):"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
 ## bench: every benchmark
@@ -24,7 +27,7 @@ generate:
 	$(GO) generate ./receiver/... ./exporter/...
 
 fmt:
-	gofmt -w $$(git ls-files '*.go')
+	$(GOFMT) -w $$(git ls-files '*.go')
 
 # --- The distribution --------------------------------------------------------------------------
 # ocb (pinned in go.mod as a tool) generates the sources in $(BUILD_DIR) and compiles the
