@@ -23,6 +23,7 @@ import (
 // object that the garbage collector keeps alive as long as any value points into its block.
 type cells struct {
 	on   bool
+	t    *cellTypes // layout(), when on
 	strs []string   // unused string cells of the current block
 	maps []listCell // unused map and array cells of the current block
 	size int        // cells in the next block (grows to cellBlockMax)
@@ -135,8 +136,8 @@ func origOf(v pcommon.Value) *any {
 
 // begin decides, once per request, whether cells are used.
 func (c *cells) begin() {
-	t := layout()
-	c.on = t != nil && (t.pooling == nil || !t.pooling.IsEnabled())
+	c.t = layout()
+	c.on = c.t != nil && (c.t.pooling == nil || !c.t.pooling.IsEnabled())
 }
 
 // setStr is v.SetStr(s).
@@ -145,7 +146,7 @@ func (c *cells) setStr(v pcommon.Value, s string) {
 		v.SetStr(s)
 		return
 	}
-	c.setStrWith(layout(), v, s)
+	c.setStrWith(c.t, v, s)
 }
 
 // putStr is m.PutStr(k, s).
@@ -154,7 +155,7 @@ func (c *cells) putStr(m pcommon.Map, k, s string) {
 		m.PutStr(k, s)
 		return
 	}
-	c.setStrWith(layout(), m.PutEmpty(k), s)
+	c.setStrWith(c.t, m.PutEmpty(k), s)
 }
 
 // setEmptyMap is v.SetEmptyMap().
@@ -162,7 +163,7 @@ func (c *cells) setEmptyMap(v pcommon.Value) pcommon.Map {
 	if !c.on {
 		return v.SetEmptyMap()
 	}
-	return c.setEmptyMapWith(layout(), v)
+	return c.setEmptyMapWith(c.t, v)
 }
 
 // setEmptySlice is v.SetEmptySlice().
@@ -170,7 +171,7 @@ func (c *cells) setEmptySlice(v pcommon.Value) pcommon.Slice {
 	if !c.on {
 		return v.SetEmptySlice()
 	}
-	return c.setEmptySliceWith(layout(), v)
+	return c.setEmptySliceWith(c.t, v)
 }
 
 func (c *cells) setStrWith(t *cellTypes, v pcommon.Value, s string) {
