@@ -153,38 +153,49 @@ func (s *Scanner) StringOrRaw() (b []byte, escaped bool, err error) {
 		return nil, false, s.errorf("expected string")
 	}
 	start := s.pos
+	i, esc, err := s.scanPlain()
+	if err != nil {
+		return nil, false, err
+	}
+	if !esc {
+		s.pos = i + 1
+		return s.buf[start+1 : i : i], false, nil
+	}
+	if err := s.skipString(); err != nil {
+		return nil, false, err
+	}
+	return s.buf[start:s.pos:s.pos], true, nil
+}
+
+// scanPlain reads the string whose opening quote is at Pos up to its closing quote (escape
+// false) or its first backslash (escape true) and returns where that is, the bytes before it
+// checked (UTF-8 only when the string ends there: the escape decoder checks the whole). Pos
+// moves only on an error, to where it was found.
+func (s *Scanner) scanPlain() (i int, escape bool, err error) {
+	start := s.pos + 1
 	ascii := true
-	i := start + 1
-	for ; i < len(s.buf); i++ {
+	for i = start; i < len(s.buf); i++ {
 		i = plainRun(s.buf, i)
 		if i >= len(s.buf) {
 			break
 		}
-		c := s.buf[i]
-		if c == '"' {
-			b := s.buf[start+1 : i : i]
-			if !ascii && !utf8.Valid(b) {
-				return nil, false, s.errorf("invalid UTF-8 in string")
+		switch c := s.buf[i]; {
+		case c == '"':
+			if !ascii && !utf8.Valid(s.buf[start:i]) {
+				return 0, false, s.errorf("invalid UTF-8 in string")
 			}
-			s.pos = i + 1
-			return b, false, nil
-		}
-		if c == '\\' {
-			if err := s.skipString(); err != nil {
-				return nil, false, err
-			}
-			return s.buf[start:s.pos:s.pos], true, nil
-		}
-		if c < 0x20 {
+			return i, false, nil
+		case c == '\\':
+			return i, true, nil
+		case c < 0x20:
 			s.pos = i
-			return nil, false, s.errorf("control character in string")
-		}
-		if c >= 0x80 {
+			return 0, false, s.errorf("control character in string")
+		case c >= 0x80:
 			ascii = false
 		}
 	}
 	s.pos = len(s.buf)
-	return nil, false, ErrEOF
+	return 0, false, ErrEOF
 }
 
 // InPlace tells whether the scanner decodes escaped strings into its input.
@@ -231,36 +242,15 @@ func (s *Scanner) StringBytes() ([]byte, error) {
 		return nil, s.errorf("expected string")
 	}
 	start := s.pos + 1
-	ascii := true
-	i := start
-	for ; i < len(s.buf); i++ {
-		i = plainRun(s.buf, i)
-		if i >= len(s.buf) {
-			break
-		}
-		c := s.buf[i]
-		if c == '"' {
-			s.pos = i + 1
-			b := s.buf[start:i:i]
-			if !ascii && !utf8.Valid(b) {
-				s.pos = start - 1
-				return nil, s.errorf("invalid UTF-8 in string")
-			}
-			return b, nil
-		}
-		if c == '\\' {
-			return s.escapedString(start, i)
-		}
-		if c < 0x20 {
-			s.pos = i
-			return nil, s.errorf("control character in string")
-		}
-		if c >= 0x80 {
-			ascii = false
-		}
+	i, esc, err := s.scanPlain()
+	if err != nil {
+		return nil, err
 	}
-	s.pos = len(s.buf)
-	return nil, ErrEOF
+	if esc {
+		return s.escapedString(start, i)
+	}
+	s.pos = i + 1
+	return s.buf[start:i:i], nil
 }
 
 // escapedString decodes a string whose first escape is at esc.
