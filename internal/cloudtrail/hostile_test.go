@@ -2,9 +2,11 @@ package cloudtrail
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,4 +181,37 @@ func TestEventBridgeFastPathFallsBackCleanly(t *testing.T) {
 			assert.Equal(t, 1, other)
 		})
 	}
+}
+
+// FuzzValueDecoderAgreesWithEncodingJSON decodes any valid JSON value through the tape, and
+// again with a tape of 4 tokens (so that decodeStream and the tape take turns), and compares
+// both with encoding/json value by value.
+func FuzzValueDecoderAgreesWithEncodingJSON(f *testing.F) {
+	for _, rec := range realRecords(f)[:40] {
+		f.Add(rec)
+	}
+	f.Add([]byte(`{"a":[1,2.5,1e400,-0.0,"x\"y",{"k\u00e9":null}],"a":true,"b\\c":{}}`))
+	f.Add([]byte(`[[[["deep"]]],[],{}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) || !utf8.Valid(data) {
+			return // encoding/json replaces invalid UTF-8; we refuse it (pdata strings are UTF-8)
+		}
+		var want any
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		require.NoError(t, dec.Decode(&want))
+		for _, limit := range []int{0, 4} {
+			for _, inPlace := range []bool{false, true} {
+				vd := valueDecoder{cells: &cells{}, maxTape: limit}
+				vd.cells.begin()
+				vd.reset(bytes.Clone(data), inPlace)
+				v := pcommon.NewValueEmpty()
+				if err := vd.decode(v); err != nil {
+					require.ErrorIs(t, err, errTooDeep, "limit %d", limit)
+					continue
+				}
+				assertSameValue(t, want, v, "", vd.literals, fmt.Sprintf("limit %d, in place %v", limit, inPlace))
+			}
+		}
+	})
 }

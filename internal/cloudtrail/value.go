@@ -31,6 +31,7 @@ type valueDecoder struct {
 	path     []pathElem
 	literals []string
 	tape     []token
+	maxTape  int // 0: maxTape (tests lower it to exercise decodeStream)
 }
 
 // token is one JSON value on the tape. Strings and keys with escapes keep their JSON text
@@ -98,7 +99,7 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 // tokenize appends the next value, a member under key (or an element, key ""), and its
 // members to the tape. depth counts the objects and arrays around it.
 func (d *valueDecoder) tokenize(key string, keyEsc bool, depth int) error {
-	if len(d.tape) >= maxTape {
+	if len(d.tape) >= maxTape || d.maxTape > 0 && len(d.tape) >= d.maxTape {
 		return errTapeFull
 	}
 	t := token{key: key, keyEsc: keyEsc}
