@@ -21,6 +21,10 @@ import (
 // setter falls back to pdata's own when the check fails or when pdata's object pooling (feature
 // gate pdata.useProtoPooling) is on. Memory stays safe either way: a cell is an ordinary Go
 // object that the garbage collector keeps alive as long as any value points into its block.
+// One consequence: when a processor later changes a value's type (SetInt on a string, say),
+// pdata puts the old wrapper into its object pool whatever the gate says; a cell there keeps
+// its block, and the request text its neighbours point into, alive until the pool is emptied,
+// within two garbage collections.
 type cells struct {
 	on   bool
 	t    *cellTypes // layout(), when on

@@ -215,3 +215,90 @@ func FuzzValueDecoderAgreesWithEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestNestedBigValuesAreNotReadOverAndOver(t *testing.T) {
+	// Each of the 200 nested arrays holds more tokens than the tape: once the tape has filled,
+	// every one of them is read as it comes, not tokenised again level after level.
+	const depth, width, tapeLimit = 200, 1000, 64
+	in := []byte(strings.Repeat(`[`, depth) + strings.Repeat(`0,`, width) + `"x\"y"` + strings.Repeat(`]`, depth))
+	vd := valueDecoder{cells: &cells{}, maxTape: tapeLimit}
+	vd.reset(in, false)
+	v := pcommon.NewValueEmpty()
+	require.NoError(t, vd.decode(v))
+	total := depth + width + 1
+	assert.LessOrEqual(t, vd.tokens, 2*total, "tokens read for a value of %d", total)
+	inner := v
+	for range depth - 1 {
+		inner = inner.Slice().At(0)
+	}
+	require.Equal(t, width+1, inner.Slice().Len())
+	assert.Equal(t, `x"y`, inner.Slice().At(width).Str())
+	assert.Empty(t, vd.tooBig)
+}
+
+func TestObjectsOfUpTo256KeysKeepTheirOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		members int
+		dups    int
+	}{
+		{name: "256 keys", members: 256},
+		{name: "300 members, 256 distinct keys (duplicates take no room)", members: 300, dups: 44},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			b.WriteString("{")
+			for i := range tc.members {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				key := i
+				if i >= tc.dups {
+					key = i - tc.dups // the first dups keys come twice
+				}
+				fmt.Fprintf(&b, `"k%03d":%d`, key, i)
+			}
+			b.WriteString("}")
+			vd := valueDecoder{cells: &cells{}}
+			vd.reset(b.Bytes(), false)
+			v := pcommon.NewValueEmpty()
+			require.NoError(t, vd.decode(v))
+			var keys []string
+			for k := range v.Map().All() {
+				keys = append(keys, k)
+			}
+			require.Len(t, keys, tc.members-tc.dups)
+			for i, k := range keys {
+				require.Equal(t, fmt.Sprintf("k%03d", i), k, "in the order of the text")
+			}
+		})
+	}
+}
+
+func TestNumbersWithHugeExponentsCostLittle(t *testing.T) {
+	// 1e-999999 underflows to 0; deciding that it is not exactly 0 must not compute 10^999999
+	// (which took 17 ms and 40 allocations a number).
+	const n = 200
+	var b bytes.Buffer
+	b.WriteString(`{"eventVersion":"1.08","eventName":"A","requestParameters":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("1e-999999")
+	}
+	b.WriteString(`]}`)
+	vd := valueDecoder{cells: &cells{}}
+	vd.reset(b.Bytes(), false)
+	v := pcommon.NewValueEmpty()
+	allocs := testing.AllocsPerRun(1, func() {
+		vd.reset(b.Bytes(), false)
+		require.NoError(t, vd.decode(v))
+	})
+	rp, _ := v.Map().Get("requestParameters")
+	require.Equal(t, n, rp.Slice().Len())
+	assert.Equal(t, "1e-999999", rp.Slice().At(0).Str(), "kept as its literal")
+	assert.Len(t, vd.literals, n)
+	// big.Rat would allocate hundreds of words per number; the decision takes none.
+	assert.Less(t, allocs, float64(10*n))
+}

@@ -32,6 +32,13 @@ type valueDecoder struct {
 	literals []string
 	tape     []token
 	maxTape  int // 0: maxTape (tests lower it to exercise decodeStream)
+	// tooBig holds the start offsets of the objects and arrays that were open when the tape
+	// last filled up, outermost last: each is known to be too big for the tape, so decode
+	// reads it as it comes without trying the tape again (which made nested big values cost
+	// their depth times the tape).
+	tooBig []int
+	// tokens counts the tokens tokenize has read, to test that no text is read over and over.
+	tokens int
 }
 
 // token is one JSON value on the tape. Strings and keys with escapes keep their JSON text
@@ -69,19 +76,36 @@ func (d *valueDecoder) release() {
 	clear(d.path[:cap(d.path)])
 	d.path = d.path[:0]
 	d.literals = d.literals[:0]
-	clear(d.tape[:cap(d.tape)])
-	d.tape = d.tape[:0]
+	if cap(d.tape) > keptTape {
+		d.tape = nil // a pooled decoder does not keep a big value's tape
+	} else {
+		clear(d.tape[:cap(d.tape)])
+		d.tape = d.tape[:0]
+	}
+	d.tooBig = d.tooBig[:0]
 }
+
+// keptTape is the tape capacity a decoder keeps between requests: a few CloudTrail records.
+const keptTape = 4096
 
 // newDocument forgets the paths and literals of the previous document.
 func (d *valueDecoder) newDocument() {
 	d.path = d.path[:0]
 	d.literals = d.literals[:0]
+	d.tooBig = d.tooBig[:0]
 }
 
 // decode reads the next value into v.
 func (d *valueDecoder) decode(v pcommon.Value) error {
+	d.sc.Peek() // to the value's first byte, where tokenize records a container's start
 	start := d.sc.Pos()
+	for n := len(d.tooBig); n > 0 && d.tooBig[n-1] <= start; n-- {
+		top := d.tooBig[n-1]
+		d.tooBig = d.tooBig[:n-1] // this one, or one left over from a big object's Go values
+		if top == start {
+			return d.decodeStream(v)
+		}
+	}
 	d.tape = d.tape[:0]
 	switch err := d.tokenize("", false, len(d.path)); err {
 	case nil:
@@ -89,6 +113,8 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 		d.build(v, &i)
 		return nil
 	case errTapeFull:
+		// tokenize listed the containers it left open, this value's last.
+		d.tooBig = d.tooBig[:len(d.tooBig)-1]
 		d.sc.Seek(start)
 		return d.decodeStream(v)
 	default:
@@ -102,12 +128,14 @@ func (d *valueDecoder) tokenize(key string, keyEsc bool, depth int) error {
 	if len(d.tape) >= maxTape || d.maxTape > 0 && len(d.tape) >= d.maxTape {
 		return errTapeFull
 	}
+	d.tokens++
 	t := token{key: key, keyEsc: keyEsc}
 	switch c := d.sc.Peek(); c {
 	case '{', '[':
 		if depth >= jsonscan.MaxDepth {
 			return errTooDeep
 		}
+		start := d.sc.Pos()
 		d.sc.Consume(c)
 		at := len(d.tape)
 		t.kind = c
@@ -133,6 +161,9 @@ func (d *valueDecoder) tokenize(key string, keyEsc bool, depth int) error {
 				}
 			}
 			if err := d.tokenize(bytesToString(k), kEsc, depth+1); err != nil {
+				if err == errTapeFull {
+					d.tooBig = append(d.tooBig, start)
+				}
 				return err
 			}
 			n++
@@ -172,16 +203,18 @@ func (d *valueDecoder) build(v pcommon.Value, i *int) {
 		if t.n == 0 {
 			return
 		}
-		if t.n >= bigObject {
-			d.buildBigObject(m, int(t.n), i)
-			return
-		}
-		m.EnsureCapacity(int(t.n))
+		m.EnsureCapacity(min(int(t.n), bigObject))
 		d.path = append(d.path, pathElem{index: -1})
 		top := len(d.path) - 1
-		for range t.n {
+		for j := range int(t.n) {
 			k := d.keyAt(*i)
 			d.path[top].key = k
+			if m.Len() >= bigObject {
+				// As in decodeObject: past this many keys PutEmpty would make hostile input
+				// quadratic; the rest goes through Go values and FromRaw.
+				d.finishBigObjectFromTape(m, int(t.n)-j, i)
+				break
+			}
 			d.build(m.PutEmpty(k), i)
 		}
 		d.path = d.path[:top]
@@ -241,17 +274,16 @@ func (d *valueDecoder) under() string {
 	return ""
 }
 
-// buildBigObject builds an object of n members, as finishBigObject does, from the tape.
-func (d *valueDecoder) buildBigObject(m pcommon.Map, n int, i *int) {
-	members := make(map[string]any, n)
-	d.path = append(d.path, pathElem{index: -1})
+// finishBigObjectFromTape is finishBigObject reading the object's last n members from the
+// tape; the path's last element is the object's.
+func (d *valueDecoder) finishBigObjectFromTape(m pcommon.Map, n int, i *int) {
+	members := m.AsRaw()
 	top := len(d.path) - 1
 	for range n {
 		k := d.keyAt(*i)
 		d.path[top].key = k
 		members[k] = d.tapeAny(i) // the last of duplicate keys wins, as with PutEmpty
 	}
-	d.path = d.path[:top]
 	_ = m.FromRaw(members) // only values FromRaw takes
 }
 
@@ -517,11 +549,14 @@ func exactFloat(text string) (float64, bool) {
 	if err != nil || math.IsInf(f, 0) {
 		return 0, false
 	}
-	if f == 0 && zeroDigits(text) {
+	if f == 0 {
 		// Every zero literal (0.0, -0e5) is exactly zero; keep the sign as parsed. A literal
-		// that underflows to zero (1e-400) is not.
-		return f, true
+		// that underflows to zero (1e-400) is not, and is decided here: big.Rat would build
+		// 10^999999 for the ten bytes 1e-999999 (17 ms each).
+		return f, zeroDigits(text)
 	}
+	// f is finite and not zero, so the literal's exponent is within a few hundred of its
+	// digit count: big.Rat's work is bounded by the literal's length.
 	var lit big.Rat
 	if _, ok := lit.SetString(text); !ok {
 		return 0, false

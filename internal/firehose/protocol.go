@@ -164,6 +164,12 @@ func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
 			if sc.Peek() != '"' {
 				return records, fmt.Errorf("record %d: data is not a string", i)
 			}
+			if seenData && quick {
+				// A second "data" replaces the first, which must still be valid JSON.
+				if err := recheckString(sc, dataAt); err != nil {
+					return records, fmt.Errorf("record %d: %w", i, err)
+				}
+			}
 			dataAt = sc.Pos()
 			if data, quick = sc.QuickString(); !quick {
 				if data, err = sc.StringBytes(); err != nil {
@@ -182,15 +188,22 @@ func parseRecords(sc *jsonscan.Scanner, records []Record) ([]Record, error) {
 		if rec.Err != nil && quick {
 			// QuickString left the JSON string unchecked: a control character or invalid
 			// UTF-8 in it makes the envelope malformed, not just this record.
-			end := sc.Pos()
-			sc.Seek(dataAt)
-			if _, err := sc.StringBytes(); err != nil {
+			if err := recheckString(sc, dataAt); err != nil {
 				return records, fmt.Errorf("record %d: %w", i, err)
 			}
-			sc.Seek(end)
 		}
 		records = append(records, rec)
 	}
+}
+
+// recheckString checks the JSON string at offset at, which QuickString read without checking,
+// and leaves the scanner where it was.
+func recheckString(sc *jsonscan.Scanner, at int) error {
+	end := sc.Pos()
+	sc.Seek(at)
+	_, err := sc.StringBytes()
+	sc.Seek(end)
+	return err
 }
 
 // decodeRecord decodes base64 in place. It decodes chunk by chunk into a small scratch buffer
@@ -206,10 +219,15 @@ func decodeRecord(text []byte, scratch *[base64Chunk / 4 * 3]byte) Record {
 			// The standard decoder has the last word, and says where the chunk went wrong.
 			n, err = base64.StdEncoding.Decode(scratch[:], chunk)
 		}
-		if err == nil && n != decodedLen(chunk) {
-			// Both decoders skip line breaks, which would shift the chunks after this one.
-			// Firehose never sends them; a short result is how they show.
-			err = errors.New("line break")
+		want := len(chunk) / 4 * 3 // padding may only end the last chunk
+		if r+len(chunk) == len(text) {
+			want = decodedLen(chunk)
+		}
+		if err == nil && n != want {
+			// Both decoders skip line breaks, which would shift the chunks after this one
+			// (Firehose never sends them), and take padding as the end of the chunk; a short
+			// result is how either shows. For padding, this is the standard decoder's error.
+			err = base64.CorruptInputError(len(chunk))
 		}
 		if err != nil {
 			restoreBase64(text, w)

@@ -72,6 +72,7 @@ func TestMalformedEnvelopes(t *testing.T) {
 		"control character in data": "{\"requestId\":\"a\",\"records\":[{\"data\":\"e3\x010=\"}]}",
 		"invalid UTF-8 in data":     "{\"requestId\":\"a\",\"records\":[{\"data\":\"e3\xff0=\"}]}",
 		"bad escape in data":        `{"requestId":"a","records":[{"data":"e3\q0="}]}`,
+		"a control character in a first data that a second replaces": "{\"requestId\":\"a\",\"records\":[{\"data\":\"\x01\xff\",\"data\":\"QUFB\"}]}",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseRequest([]byte(body), nil)
@@ -109,6 +110,32 @@ func TestBase64ErrorsSayWhereInTheRecord(t *testing.T) {
 	require.Error(t, req.Records[0].Err)
 	assert.Contains(t, req.Records[0].Err.Error(), "illegal base64 data at input byte 9001")
 	assert.Equal(t, orig, string(req.Records[0].Data), "the record keeps its text")
+}
+
+func TestBase64DecodesExactlyAsTheStandardDecoder(t *testing.T) {
+	long := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("CloudTrail"), 1200)) // 16000 chars
+	withAt := func(s string, i int, c byte) string { b := []byte(s); b[i] = c; return string(b) }
+	for name, text := range map[string]string{
+		"valid":                                 long,
+		"padding ending the first chunk":        withAt(long, base64Chunk-1, '='),
+		"double padding ending the first chunk": withAt(withAt(long, base64Chunk-1, '='), base64Chunk-2, '='),
+		"padding ending a middle chunk, and a bad byte later": withAt(withAt(long, 2*base64Chunk-1, '='), 9000, '!'),
+		"a bad byte in the last chunk":                        withAt(long, len(long)-3, '*'),
+		"padding inside a chunk":                              withAt(long, 100, '='),
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, wantErr := base64.StdEncoding.DecodeString(text)
+			rec := decodeRecord([]byte(text), new([base64Chunk / 4 * 3]byte))
+			if wantErr != nil {
+				require.Error(t, rec.Err)
+				assert.Equal(t, "base64: "+wantErr.Error(), rec.Err.Error())
+				assert.Equal(t, text, string(rec.Data), "the record keeps its text")
+				return
+			}
+			require.NoError(t, rec.Err)
+			assert.Equal(t, want, rec.Data)
+		})
+	}
 }
 
 func TestLineBreaksInBase64AreRefused(t *testing.T) {
