@@ -59,6 +59,16 @@ type valueHeader struct {
 	state unsafe.Pointer
 }
 
+// CellsGate turns cells off when disabled (--feature-gates=-receiver.awsfirehosecloudtrail.valueCells):
+// the way back to pdata's own allocation, should a pdata upgrade or a processor ever disagree
+// with them, at about 10 % more CPU per event.
+var CellsGate = featuregate.GlobalRegistry().MustRegister(
+	"receiver.awsfirehosecloudtrail.valueCells",
+	featuregate.StageBeta,
+	featuregate.WithRegisterDescription("Allocate the pdata string, map and array values of decoded CloudTrail records in blocks (fewer allocations, less CPU)."),
+	featuregate.WithRegisterFromVersion("v0.1.0"),
+)
+
 // layout holds the dynamic types pdata stores string and map values under, or nil when
 // pdata's representation is not the one cells was written for.
 var layout = sync.OnceValue(cellLayout)
@@ -141,7 +151,7 @@ func origOf(v pcommon.Value) *any {
 // begin decides, once per request, whether cells are used.
 func (c *cells) begin() {
 	c.t = layout()
-	c.on = c.t != nil && (c.t.pooling == nil || !c.t.pooling.IsEnabled())
+	c.on = c.t != nil && (c.t.pooling == nil || !c.t.pooling.IsEnabled()) && CellsGate.IsEnabled()
 }
 
 // setStr is v.SetStr(s).

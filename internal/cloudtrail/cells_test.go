@@ -121,6 +121,19 @@ func TestCellsStepAsideWhenPdataPoolsItsObjects(t *testing.T) {
 	assert.Equal(t, map[string]any{"k": "v"}, v.AsRaw())
 }
 
+func TestCellsCanBeTurnedOffByTheirFeatureGate(t *testing.T) {
+	require.NoError(t, featuregate.GlobalRegistry().Set(CellsGate.ID(), false))
+	t.Cleanup(func() { require.NoError(t, featuregate.GlobalRegistry().Set(CellsGate.ID(), true)) })
+	d := NewDecoder(Options{})
+	d.Begin(Request{Received: time.Unix(1, 0)})
+	assert.False(t, d.cells.on)
+	d.AddRecord(0, []byte(`{"eventVersion":"1.08","eventName":"A","userIdentity":{"type":"Root"},"resources":[{"ARN":"x"}]}`))
+	logs, _ := d.Finish()
+	body := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map().AsRaw()
+	assert.Equal(t, map[string]any{"type": "Root"}, body["userIdentity"])
+	assert.Equal(t, []any{map[string]any{"ARN": "x"}}, body["resources"])
+}
+
 func TestCellBlocksGrowAndAreForgottenAfterARequest(t *testing.T) {
 	var c cells
 	c.begin()

@@ -29,9 +29,9 @@ const (
 )
 
 // startDefault runs the default configuration (collector-config.yaml) for in.
-func startDefault(t *testing.T, name string, in *instance) *collector {
+func startDefault(t *testing.T, name string, in *instance, args ...string) *collector {
 	t.Helper()
-	c := startCollector(t, name, shipped("collector-config.yaml"), in.env(t))
+	c := startCollector(t, name, shipped("collector-config.yaml"), in.env(t), args...)
 	c.waitHealthy(in.health)
 	return c
 }
@@ -39,9 +39,20 @@ func startDefault(t *testing.T, name string, in *instance) *collector {
 func TestArchiveHoldsEveryEventValueForValue(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
+	t.Run("values allocated in blocks (the default)", func(t *testing.T) {
+		t.Parallel()
+		testArchiveHoldsEveryEventValueForValue(t)
+	})
+	t.Run("values allocated by pdata", func(t *testing.T) {
+		t.Parallel()
+		testArchiveHoldsEveryEventValueForValue(t, "--feature-gates=-receiver.awsfirehosecloudtrail.valueCells")
+	})
+}
+
+func testArchiveHoldsEveryEventValueForValue(t *testing.T, args ...string) {
 	data := loadCorpus(t)
 	in := newInstance(t)
-	c := startDefault(t, "collector", in)
+	c := startDefault(t, "collector", in, args...)
 
 	// Every CloudTrail event once on each of Firehose's delivery paths, and the other
 	// EventBridge events that share a stream with them.
