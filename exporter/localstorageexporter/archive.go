@@ -117,7 +117,8 @@ type archiveFile struct {
 	dirDirty    bool  // the directory entry still needs an fsync
 	created     time.Time
 	lastWrite   time.Time
-	batch       uint64 // the last batch that wrote to the file (archive.batches)
+	batch       uint64      // the last batch that wrote to the file (archive.batches)
+	info        os.FileInfo // the file as created, to notice it being removed or replaced
 }
 
 // archive owns the files below root. Every method needs the exporter's lock.
@@ -298,10 +299,27 @@ func (a *archive) createFileIn(dir string, key fileKey, stamp, now time.Time) (*
 			created:     now,
 			lastWrite:   now,
 		}
+		if fi, err := os.Stat(partial); err == nil {
+			af.info = fi
+		}
 		a.open[key] = af
 		return af, nil
 	}
 	return nil, fmt.Errorf("create a file in %s: no free name", dir)
+}
+
+// gone tells whether af's path no longer leads to the file af has open: removed (an operator
+// cleaning up AWSLogs/ by hand) or replaced. Writing on would fsync records into a file no
+// one can read, and acknowledge them. Other errors of the check are left to the write.
+func (a *archive) gone(af *archiveFile) bool {
+	if af.info == nil {
+		return false
+	}
+	fi, err := os.Stat(af.partialPath)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	return !os.SameFile(af.info, fi)
 }
 
 // countingWriter counts the bytes that reached the file.

@@ -686,6 +686,12 @@ func (a *archive) syncParallel(n int, syncOne func(i int) error) error {
 // or creates one, making room for it first.
 func (e *localStorageExporter) fileFor(ctx context.Context, b *batch, g *group, now time.Time) (*archiveFile, bool, error) {
 	a := e.archive
+	if af := a.open[g.key]; af != nil && a.gone(af) {
+		a.logger.Error("an open file of the archive was removed or replaced from outside: the records it held are gone; new records go to a new file",
+			zap.String("path", af.partialPath))
+		_ = af.close()
+		a.forget(af)
+	}
 	if af := a.open[g.key]; af != nil {
 		if now.Sub(af.created) < e.cfg.MaxFileAge {
 			return af, false, nil

@@ -723,6 +723,18 @@ func TestDirectoriesAreDurableUpToTheRoot(t *testing.T) {
 		require.NoError(t, e.shutdown(context.Background()))
 		assert.Equal(t, canonicalMultiset(t, sourceRaws(second)), canonicalMultiset(t, archivedRaws(readCloudTrailFiles(t, cfg.Directory))))
 	})
+	t.Run("a file removed from outside while open is not written on", func(t *testing.T) {
+		cfg := testConfig(t) // nothing is finalised: the first batch's file stays open
+		e := startTestExporter(t, cfg, hooks{})
+		first, second := twoBatches(t)
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, first, false)))
+		require.NoError(t, os.RemoveAll(filepath.Join(cfg.Directory, cloudTrailTop)))
+
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, second, false)))
+		require.NoError(t, e.shutdown(context.Background()))
+		assert.Equal(t, canonicalMultiset(t, sourceRaws(second)), canonicalMultiset(t, archivedRaws(readCloudTrailFiles(t, cfg.Directory))),
+			"the second batch, acknowledged after the removal, is on disk")
+	})
 	t.Run("the directory cache stays bounded", func(t *testing.T) {
 		a := newArchive(t.TempDir(), false, zap.NewNop(), openOSFile)
 		for i := range maxCachedDirs + 100 {
