@@ -91,12 +91,15 @@ type limits struct {
 	bytes, records, columns int
 }
 
-// formatStreamName applies OpenObserve's stream-name rule (characters outside [a-zA-Z0-9_:]
-// become "_", then lower case), so that logs and metrics name the stream OpenObserve writes.
+// formatStreamName applies OpenObserve's stream-name rule (each run of characters outside
+// [a-zA-Z0-9_:] becomes one "_", then lower case: its regex [^a-zA-Z0-9_:]+ and the default
+// ZO_FORMAT_STREAM_NAME_TO_LOWERCASE=true), so that logs and metrics name the stream
+// OpenObserve writes, the one a Firehose stream pointed straight at OpenObserve fills.
 func formatStreamName(s string) string {
 	s = strings.TrimSpace(s)
 	var b strings.Builder
 	b.Grow(len(s))
+	inRun := false
 	for _, c := range s {
 		switch {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == ':':
@@ -104,8 +107,13 @@ func formatStreamName(s string) string {
 		case c >= 'A' && c <= 'Z':
 			b.WriteRune(c + 'a' - 'A')
 		default:
-			b.WriteByte('_')
+			if !inRun {
+				b.WriteByte('_')
+			}
+			inRun = true
+			continue
 		}
+		inRun = false
 	}
 	return b.String()
 }

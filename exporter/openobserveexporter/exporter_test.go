@@ -151,15 +151,17 @@ func TestColumnsPerRequestStayUnderTheLimit(t *testing.T) {
 	srv := wideServer(t)
 	h := newHarness(t, srv, func(cfg *Config) {
 		wideWindow(cfg)
-		cfg.MaxRequestColumns = 200 // the 461 events have 531 distinct columns
+		cfg.MaxRequestColumns = 200 // the 461 events have over 500 distinct columns
 	})
 	records := allRealRecords(t)["bare"]
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), buildLogs(t, records, buildOptions{})))
 	reqs := srv.Requests()
 	require.Greater(t, len(reqs), 2, "the columns need at least three requests")
-	for _, r := range reqs {
+	for i, r := range reqs {
 		assert.LessOrEqual(t, r.Columns, 200)
-		assert.Greater(t, r.Columns, 100, "requests are not cut needlessly early")
+		if i < len(reqs)-1 {
+			assert.Greater(t, r.Columns, 100, "requests are not cut needlessly early")
+		}
 		assert.Equal(t, http.StatusOK, r.Status)
 	}
 	assert.Equal(t, len(records), srv.RowCount("default", "cloudtrail_events"))
@@ -530,7 +532,7 @@ func TestResourceAttributesChooseOrganizationAndStream(t *testing.T) {
 	srv := wideServer(t)
 	h := newHarness(t, srv, wideWindow)
 	records := eventBridgeRecords(t, "eventbridge-cloudtrail-cloud-custodian.ndjson")
-	ld := buildLogs(t, records[:3], buildOptions{org: "acme", stream: "AWS-Orgs.CloudTrail"})
+	ld := buildLogs(t, records[:3], buildOptions{org: "acme", stream: "AWS -- Orgs.CloudTrail"}) // a run of other characters is one "_"
 	buildLogs(t, records[3:], buildOptions{}).ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
 	assert.Equal(t, 3, srv.RowCount("acme", "aws_orgs_cloudtrail"))

@@ -347,6 +347,9 @@ func (r *rowEncoder) flattenValue(v pcommon.Value, depth int) {
 		}
 		r.flattenMap(m, depth)
 	case pcommon.ValueTypeSlice:
+		if v.Slice().Len() == 0 {
+			return // empty arrays are dropped, as OpenObserve's own flattening drops them
+		}
 		r.scratch = r.appendJSON(r.scratch[:0], v)
 		r.writeJSONText(r.scratch)
 	default:

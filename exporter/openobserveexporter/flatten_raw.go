@@ -96,16 +96,25 @@ func (r *rowEncoder) rawObject(depth int) bool {
 	}
 }
 
+// skipEmpty moves past the empty object or array at r.rpos ("{}" or "[]", white space allowed
+// inside), whose closing byte is closing, and reports whether there was one.
+func (r *rowEncoder) skipEmpty(closing byte) bool {
+	j := r.rpos + 1
+	for j < len(r.raw) && (r.raw[j] == ' ' || r.raw[j] == '\t' || r.raw[j] == '\n' || r.raw[j] == '\r') {
+		j++
+	}
+	if j < len(r.raw) && r.raw[j] == closing {
+		r.rpos = j + 1
+		return true
+	}
+	return false
+}
+
 // rawValue writes the value at r.rpos, at the given depth, under the column name in r.key.
 func (r *rowEncoder) rawValue(depth int) bool {
 	switch c := r.peek(); c {
 	case '{':
-		j := r.rpos + 1
-		for j < len(r.raw) && (r.raw[j] == ' ' || r.raw[j] == '\t' || r.raw[j] == '\n' || r.raw[j] == '\r') {
-			j++
-		}
-		if j < len(r.raw) && r.raw[j] == '}' {
-			r.rpos = j + 1
+		if r.skipEmpty('}') {
 			return true // empty objects are dropped
 		}
 		if (r.cloudTrail && depth == 2 && string(r.key) == colSessionContext) || (r.level > 0 && depth >= r.level) {
@@ -113,6 +122,9 @@ func (r *rowEncoder) rawValue(depth int) bool {
 		}
 		return r.rawObject(depth)
 	case '[':
+		if r.skipEmpty(']') {
+			return true // empty arrays are dropped, as OpenObserve's own flattening drops them
+		}
 		return r.rawJSONField()
 	case '"':
 		s, clean, ok := r.rawString()

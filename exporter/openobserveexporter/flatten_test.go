@@ -208,10 +208,10 @@ func TestFlatteningRules(t *testing.T) {
 			want: map[string]string{"requestparameters_x_amz_acl": `"private"`, "requestparameters_availability_zone": `"a"`, "requestparameters_caf_": `1`},
 		},
 		{
-			name:   "nulls and empty objects are dropped, empty arrays and strings kept",
-			body:   `{"a":null,"b":{},"c":[],"d":"","e":{"f":null}}`,
-			want:   map[string]string{"c": `"[]"`, "d": `""`},
-			absent: []string{"a", "b", "e", "e_f"},
+			name:   "nulls, empty objects and empty arrays are dropped (as OpenObserve drops them), empty strings kept",
+			body:   `{"a":null,"b":{},"c":[],"d":"","e":{"f":null,"g":[ ]},"h":[[],{}]}`,
+			want:   map[string]string{"d": `""`, "h": `"[[],{}]"`},
+			absent: []string{"a", "b", "c", "e", "e_f", "e_g"},
 		},
 		{
 			name:  "objects at the flatten level are compact JSON text",

@@ -169,6 +169,9 @@ func flattenValue(row Row, v any, key string, depth, level int) {
 		}
 		flattenInto(row, t, key, depth, level)
 	case []any:
+		if len(t) == 0 {
+			return // empty arrays are dropped
+		}
 		row[key] = compactJSON(t)
 	default:
 		row[key] = t
@@ -179,24 +182,30 @@ func flattenValue(row Row, v any, key string, depth, level int) {
 // replaced by "_".
 func FormatKey(k string) string { return normalise(k, false) }
 
-// FormatStreamName is OpenObserve's stream-name rule: characters outside [a-zA-Z0-9_:] become
-// "_", then lower-cased.
+// FormatStreamName is OpenObserve's stream-name rule (regex [^a-zA-Z0-9_:]+ replaced by "_",
+// then lower-cased): each run of other characters becomes one "_".
 func FormatStreamName(s string) string { return normalise(s, true) }
 
-// normalise lower-cases ASCII letters and turns every character outside [a-z0-9_] (and ':'
-// when colon) into "_".
-func normalise(s string, colon bool) string {
+// normalise lower-cases ASCII letters and turns the characters outside [a-z0-9_] into "_":
+// one each in a key; one for each run of them, ':' allowed, in a stream name.
+func normalise(s string, stream bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
+	inRun := false
 	for _, r := range s {
 		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', colon && r == ':':
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', stream && r == ':':
 			b.WriteRune(r)
 		case r >= 'A' && r <= 'Z':
 			b.WriteRune(r + ('a' - 'A'))
 		default:
-			b.WriteByte('_')
+			if !stream || !inRun {
+				b.WriteByte('_')
+			}
+			inRun = true
+			continue
 		}
+		inRun = false
 	}
 	return b.String()
 }

@@ -175,7 +175,7 @@ func TestFlatteningRules(t *testing.T) {
 		{"nesting is joined with underscores", `{"a":{"b":{"c":"d"}}}`, 3, Row{"a_b_c": "d"}},
 		{"objects at the flatten level become compact JSON", `{"a":{"b":{"c":{"d":[1, 2], "e": {}}}}}`, 3, Row{"a_b_c": `{"d":[1,2],"e":{}}`}},
 		{"level 0 is unlimited", `{"a":{"b":{"c":{"d":1}}}}`, 0, Row{"a_b_c_d": json.Number("1")}},
-		{"arrays are JSON strings", `{"a":[{"b":null},"<x>"],"e":[]}`, 3, Row{"a": `[{"b":null},"<x>"]`, "e": "[]"}},
+		{"arrays are JSON strings, empty ones dropped", `{"a":[{"b":null},"<x>",[]],"e":[]}`, 3, Row{"a": `[{"b":null},"<x>",[]]`}},
 		{"nulls and empty objects are dropped", `{"a":null,"b":{},"c":{"d":null}}`, 3, Row{}},
 		{"colliding keys: the last one wins", `{"x-y":1,"x_y":2}`, 3, Row{"x_y": json.Number("2")}},
 		{"a repeated key: the last value wins", `{"a":1,"a":2}`, 3, Row{"a": json.Number("2")}},
@@ -201,6 +201,8 @@ func TestCompactJSON(t *testing.T) {
 func TestStreamNames(t *testing.T) {
 	assert.Equal(t, "aws_orgs_cloudtrail", FormatStreamName("AWS-Orgs.CloudTrail"))
 	assert.Equal(t, "a:b_c", FormatStreamName("a:b c"))
+	assert.Equal(t, "a_b_c", FormatStreamName("a -- b/\u00e9/c"), "a run of other characters is one underscore")
+	assert.Equal(t, "key__x", FormatKey("Key.-X"), "keys keep one underscore per character")
 	s := NewServer(t, Options{})
 	status, a, _ := post(t, s, "/api/default/My-Stream/_json", `{"a":1}`, nil)
 	require.Equal(t, 200, status)
