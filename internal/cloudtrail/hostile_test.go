@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -301,4 +302,78 @@ func TestNumbersWithHugeExponentsCostLittle(t *testing.T) {
 	assert.Len(t, vd.literals, n)
 	// big.Rat would allocate hundreds of words per number; the decision takes none.
 	assert.Less(t, allocs, float64(10*n))
+}
+
+func TestNestedBigObjectsAreBuiltOnce(t *testing.T) {
+	// Each level holds the next level first, then 256 more keys: every level outgrows
+	// bigObject after its nested object is built. Converting what was built to Go values at
+	// every level made the work grow with depth × size; it is now moved, not copied.
+	const depth = 60
+	var b strings.Builder
+	for range depth {
+		b.WriteString(`{"a":`)
+	}
+	b.WriteString(`"bottom"`)
+	for range depth {
+		for k := range bigObject {
+			fmt.Fprintf(&b, `,"k%d":%d`, k, k)
+		}
+		b.WriteString(`}`)
+	}
+	for _, limit := range []int{0, 64} { // through the tape, and as it is read
+		vd := valueDecoder{cells: &cells{}, maxTape: limit}
+		vd.reset([]byte(b.String()), false)
+		v := pcommon.NewValueEmpty()
+		allocs := testing.AllocsPerRun(1, func() {
+			vd.reset([]byte(b.String()), false)
+			require.NoError(t, vd.decode(v))
+		})
+		inner := v
+		for range depth {
+			require.Equal(t, bigObject+1, inner.Map().Len())
+			inner, _ = inner.Map().Get("a")
+		}
+		assert.Equal(t, "bottom", inner.Str())
+		// Built once, a member costs a few allocations; converted at every level it cost
+		// about depth/2 times as many.
+		assert.Less(t, allocs, float64(12*depth*(bigObject+1)), "tape limit %d", limit)
+	}
+}
+
+func TestReduceLiteralKeepsTheValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.5":          "15e-1",
+		"100":          "1e2",
+		"-0.00120e5":   "-12e1",
+		"7E+3":         "7e3",
+		"84.410596421": "84410596421e-9",
+	} {
+		got, ok := reduceLiteral(in)
+		require.True(t, ok, in)
+		assert.Equal(t, want, got, in)
+		var a, b big.Rat
+		_, okA := a.SetString(in)
+		_, okB := b.SetString(got)
+		require.True(t, okA && okB)
+		assert.Zero(t, a.Cmp(&b), "%s and %s are the same number", in, got)
+	}
+	_, ok := reduceLiteral("1." + strings.Repeat("3", maxExactDigits))
+	assert.False(t, ok, "more significant digits than any float64 has")
+	_, ok = reduceLiteral("1e99999999999999999999")
+	assert.False(t, ok, "an exponent beyond int")
+}
+
+func TestLongNumberLiteralsCostLittle(t *testing.T) {
+	// big.Rat is quadratic in a literal's length: 1 MiB of digits took over a second.
+	long := "1." + strings.Repeat("3", 1<<20)
+	zeros := "1." + strings.Repeat("0", 1<<20)
+	for _, lit := range []string{long, zeros} {
+		allocs := testing.AllocsPerRun(2, func() { exactFloat(lit) })
+		assert.Less(t, allocs, 30.0, "%.10s…", lit)
+	}
+	f, ok := exactFloat(zeros)
+	assert.True(t, ok, "1.000… is exactly 1")
+	assert.Equal(t, 1.0, f)
+	_, ok = exactFloat(long)
+	assert.False(t, ok, "1.333… (a million 3s) is no float64")
 }

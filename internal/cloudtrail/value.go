@@ -277,14 +277,56 @@ func (d *valueDecoder) under() string {
 // finishBigObjectFromTape is finishBigObject reading the object's last n members from the
 // tape; the path's last element is the object's.
 func (d *valueDecoder) finishBigObjectFromTape(m pcommon.Map, n int, i *int) {
-	members := m.AsRaw()
+	b := startBigObject(m, n)
 	top := len(d.path) - 1
 	for range n {
 		k := d.keyAt(*i)
 		d.path[top].key = k
-		members[k] = d.tapeAny(i) // the last of duplicate keys wins, as with PutEmpty
+		b.set(k, d.tapeAny(i))
 	}
-	_ = m.FromRaw(members) // only values FromRaw takes
+	b.finish(m)
+}
+
+// bigObjectMembers is an object that outgrew bigObject members, as Go values for
+// pcommon.Map.FromRaw, which builds it without looking for each key among the earlier ones.
+// The maps and arrays already built stay where they are (kept) and are moved back after
+// FromRaw: converting them to Go values and back would make nested big objects cost their
+// depth times their size.
+type bigObjectMembers struct {
+	members map[string]any
+	kept    map[string]pcommon.Value
+}
+
+func startBigObject(m pcommon.Map, more int) bigObjectMembers {
+	b := bigObjectMembers{members: make(map[string]any, m.Len()+more), kept: map[string]pcommon.Value{}}
+	for k, v := range m.All() {
+		if t := v.Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
+			b.members[k], b.kept[k] = nil, v
+			continue
+		}
+		b.members[k] = v.AsRaw() // a scalar: no copy of a string
+	}
+	return b
+}
+
+// set adds a member; the last of duplicate keys wins, as with PutEmpty.
+func (b bigObjectMembers) set(k string, v any) {
+	b.members[k] = v
+	delete(b.kept, k)
+}
+
+// finish rebuilds m from the members. FromRaw gives m a new member list; the kept values
+// still point into the old one, from where MoveTo moves them (a pointer each, no copy).
+func (b bigObjectMembers) finish(m pcommon.Map) {
+	_ = m.FromRaw(b.members) // only values FromRaw takes
+	if len(b.kept) == 0 {
+		return
+	}
+	for k, dst := range m.All() {
+		if v, ok := b.kept[k]; ok {
+			v.MoveTo(dst)
+		}
+	}
 }
 
 // tapeAny is the value at tape[*i] as a Go value for pcommon's FromRaw.
@@ -426,7 +468,7 @@ const bigObject = 256
 // finishBigObject decodes the rest of the object whose member key the scanner is at (its
 // key already read) into Go values, then rebuilds m from them.
 func (d *valueDecoder) finishBigObject(m pcommon.Map, key string) error {
-	members := m.AsRaw()
+	b := startBigObject(m, bigObject)
 	top := len(d.path) - 1
 	for first := true; ; first = false {
 		if !first {
@@ -446,9 +488,10 @@ func (d *valueDecoder) finishBigObject(m pcommon.Map, key string) error {
 		if err != nil {
 			return err
 		}
-		members[key] = v // the last of duplicate keys wins, as with PutEmpty
+		b.set(key, v)
 	}
-	return m.FromRaw(members)
+	b.finish(m)
+	return nil
 }
 
 // decodeAny reads the next value as a Go value for pcommon's FromRaw, with decode's rules.
@@ -555,15 +598,70 @@ func exactFloat(text string) (float64, bool) {
 		// 10^999999 for the ten bytes 1e-999999 (17 ms each).
 		return f, zeroDigits(text)
 	}
-	// f is finite and not zero, so the literal's exponent is within a few hundred of its
-	// digit count: big.Rat's work is bounded by the literal's length.
+	reduced, ok := reduceLiteral(text)
+	if !ok {
+		return 0, false
+	}
 	var lit big.Rat
-	if _, ok := lit.SetString(text); !ok {
+	if _, ok := lit.SetString(reduced); !ok {
 		return 0, false
 	}
 	var got big.Rat
 	got.SetFloat64(f)
 	return f, lit.Cmp(&got) == 0
+}
+
+// maxExactDigits is the most significant decimal digits the exact value of a float64 has (767,
+// for some subnormals): a literal with more equals none.
+const maxExactDigits = 767
+
+// reduceLiteral rewrites a number literal whose value is finite and not zero as its significant
+// digits and a decimal exponent (-0.00120e5 → -12e1), so that big.Rat's work is bounded by what
+// a float64 can hold, not by the literal's length (big.Rat is quadratic in it: a 4 KiB gzip
+// record of one 4 MiB literal took 21 s). It reports false when the literal has more
+// significant digits than maxExactDigits, or an exponent beyond int (then so many digits would
+// be needed to bring the value back within float64 range that the first rule applies).
+func reduceLiteral(text string) (string, bool) {
+	neg := strings.HasPrefix(text, "-")
+	if neg {
+		text = text[1:]
+	}
+	mant, exp := text, 0
+	if i := strings.IndexAny(text, "eE"); i >= 0 {
+		e, err := strconv.Atoi(text[i+1:])
+		if err != nil {
+			return "", false
+		}
+		mant, exp = text[:i], e
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digit := func(i int) byte { // the i-th digit of intPart followed by frac
+		if i < len(intPart) {
+			return intPart[i]
+		}
+		return frac[i-len(intPart)]
+	}
+	n := len(intPart) + len(frac)
+	first, last := 0, n-1
+	for first < n && digit(first) == '0' {
+		first++
+	}
+	for last > first && digit(last) == '0' {
+		last--
+	}
+	if first == n || last-first+1 > maxExactDigits {
+		return "", false
+	}
+	b := make([]byte, 0, last-first+24)
+	if neg {
+		b = append(b, '-')
+	}
+	for i := first; i <= last; i++ {
+		b = append(b, digit(i))
+	}
+	b = append(b, 'e')
+	b = strconv.AppendInt(b, int64(exp)-int64(len(frac))+int64(n-1-last), 10)
+	return string(b), true
 }
 
 // zeroDigits reports whether every digit of a number literal's mantissa is 0.
