@@ -119,6 +119,7 @@ type archiveFile struct {
 	lastWrite   time.Time
 	batch       uint64      // the last batch that wrote to the file (archive.batches)
 	info        os.FileInfo // the file as created, to notice it being removed or replaced
+	abandoned   bool        // closed and forgotten because it was removed or replaced from outside
 }
 
 // archive owns the files below root. Every method needs the exporter's lock.
@@ -299,13 +300,46 @@ func (a *archive) createFileIn(dir string, key fileKey, stamp, now time.Time) (*
 			created:     now,
 			lastWrite:   now,
 		}
-		if fi, err := os.Stat(partial); err == nil {
+		if fi, err := statHandle(f, partial); err == nil {
 			af.info = fi
 		}
 		a.open[key] = af
 		return af, nil
 	}
 	return nil, fmt.Errorf("create a file in %s: no free name", dir)
+}
+
+// statHandle describes the file f has open (through the handle, so that it is the file and not
+// what the path leads to by then), or the file at path when f cannot tell.
+func statHandle(f fileHandle, path string) (os.FileInfo, error) {
+	if st, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
+		return st.Stat()
+	}
+	return os.Stat(path)
+}
+
+// errGone is the error of a batch or a rotation whose file was removed or replaced from outside.
+var errGone = errors.New("the file was removed or replaced from outside the exporter")
+
+// goneFiles returns the files among files whose path no longer leads to them.
+func (a *archive) goneFiles(files []*archiveFile) []*archiveFile {
+	var gone []*archiveFile
+	for _, af := range files {
+		if a.gone(af) {
+			gone = append(gone, af)
+		}
+	}
+	return gone
+}
+
+// abandon closes and forgets a file removed or replaced from outside: nothing is truncated,
+// removed, renamed or recovered at its path, which is no longer the exporter's.
+func (a *archive) abandon(af *archiveFile) {
+	a.logger.Error("an open file of the archive was removed or replaced from outside: the records it held are gone; new records go to a new file",
+		zap.String("path", af.partialPath))
+	_ = af.close()
+	a.forget(af)
+	af.abandoned = true
 }
 
 // gone tells whether af's path no longer leads to the file af has open: removed (an operator
@@ -442,6 +476,10 @@ func writeRecordsClose(w io.Writer) error {
 // rename to the final name and an fsync of the directory. When the closing member cannot be
 // written, af is rolled back and stays open; when the rename fails it is left for recovery.
 func (a *archive) finalize(af *archiveFile) error {
+	if a.gone(af) {
+		a.abandon(af)
+		return fmt.Errorf("finalize %s: %w", af.partialPath, errGone) // never publish what is at the path now
+	}
 	if af.key.format == FormatCloudTrail && !af.closed {
 		size := af.size
 		if _, err := a.appendMember(af, writeRecordsClose); err != nil {

@@ -493,6 +493,14 @@ func (e *localStorageExporter) writeBatch(ctx context.Context, ld plog.Logs, gro
 	if err := a.syncFiles(open, true); err != nil {
 		return e.rollbackBatch(b, err)
 	}
+	// A file removed while the batch was written to it holds the batch nowhere anyone can
+	// read: refuse the batch, so that the sender retries it into a new file.
+	if gone := a.goneFiles(open); len(gone) > 0 {
+		for _, af := range gone {
+			a.abandon(af)
+		}
+		return e.rollbackBatch(b, fmt.Errorf("%s: %w", gone[0].partialPath, errGone))
+	}
 	// The batch is stored.
 	e.publishParked(ctx, b)
 	for i, t := range b.ts {
@@ -524,6 +532,8 @@ func (e *localStorageExporter) rollbackBatch(b *batch, err error) error {
 	for i := len(b.ts) - 1; i >= 0; i-- {
 		t := b.ts[i]
 		switch {
+		case t.af.abandoned:
+			// nothing at its path is the exporter's any more
 		case i < b.parked:
 			a.rollbackClosed(t.af, t.size, t.created)
 		case t.created:
@@ -687,10 +697,7 @@ func (a *archive) syncParallel(n int, syncOne func(i int) error) error {
 func (e *localStorageExporter) fileFor(ctx context.Context, b *batch, g *group, now time.Time) (*archiveFile, bool, error) {
 	a := e.archive
 	if af := a.open[g.key]; af != nil && a.gone(af) {
-		a.logger.Error("an open file of the archive was removed or replaced from outside: the records it held are gone; new records go to a new file",
-			zap.String("path", af.partialPath))
-		_ = af.close()
-		a.forget(af)
+		a.abandon(af)
 	}
 	if af := a.open[g.key]; af != nil {
 		if now.Sub(af.created) < e.cfg.MaxFileAge {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -735,6 +736,44 @@ func TestDirectoriesAreDurableUpToTheRoot(t *testing.T) {
 		assert.Equal(t, canonicalMultiset(t, sourceRaws(second)), canonicalMultiset(t, archivedRaws(readCloudTrailFiles(t, cfg.Directory))),
 			"the second batch, acknowledged after the removal, is on disk")
 	})
+	t.Run("a file removed while a batch is written to it fails the batch, and the retry is kept", func(t *testing.T) {
+		cfg := testConfig(t)
+		var remove atomic.Bool
+		open := func(path string, flag int, perm os.FileMode) (fileHandle, error) {
+			f, err := os.OpenFile(path, flag, perm)
+			if err != nil {
+				return nil, err
+			}
+			return &removingFile{File: f, remove: &remove}, nil
+		}
+		e := startTestExporter(t, cfg, hooks{openFile: open})
+		first, second := twoBatches(t)
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, first, false)))
+		remove.Store(true) // the next write removes its file first
+		err := e.consumeLogs(context.Background(), buildLogs(t, second, false))
+		require.ErrorIs(t, err, errGone)
+		assert.False(t, consumererror.IsPermanent(err), "the sender retries")
+
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, second, false)), "the retry goes to a new file")
+		require.NoError(t, e.shutdown(context.Background()))
+		assert.Equal(t, canonicalMultiset(t, sourceRaws(second)), canonicalMultiset(t, archivedRaws(readCloudTrailFiles(t, cfg.Directory))))
+	})
+	t.Run("a file replaced from outside is never published under the exporter's name", func(t *testing.T) {
+		cfg := testConfig(t)
+		e := startTestExporter(t, cfg, hooks{})
+		first, _ := twoBatches(t)
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, first, false)))
+		partials := findFiles(t, cfg.Directory, partialSuffix)
+		require.Len(t, partials, 1)
+		require.NoError(t, os.Remove(partials[0]))
+		require.NoError(t, os.WriteFile(partials[0], []byte("someone else's"), 0o600))
+
+		require.ErrorIs(t, e.shutdown(context.Background()), errGone)
+		assert.Empty(t, findFiles(t, cfg.Directory, cloudTrailSuffix), "nothing published")
+		got, err := os.ReadFile(partials[0])
+		require.NoError(t, err)
+		assert.Equal(t, "someone else's", string(got), "the other file is left alone")
+	})
 	t.Run("the directory cache stays bounded", func(t *testing.T) {
 		a := newArchive(t.TempDir(), false, zap.NewNop(), openOSFile)
 		for i := range maxCachedDirs + 100 {
@@ -743,4 +782,32 @@ func TestDirectoriesAreDurableUpToTheRoot(t *testing.T) {
 		assert.LessOrEqual(t, len(a.dirs), maxCachedDirs)
 		assert.Contains(t, a.dirs, filepath.Join(a.root, strconv.Itoa(maxCachedDirs+99)), "the last directory used is cached")
 	})
+}
+
+// removingFile removes its own path before a write while remove is set (once).
+type removingFile struct {
+	*os.File
+	remove *atomic.Bool
+}
+
+func (f *removingFile) Write(p []byte) (int, error) {
+	if f.remove.CompareAndSwap(true, false) {
+		if err := os.Remove(f.Name()); err != nil {
+			return 0, err
+		}
+	}
+	return f.File.Write(p)
+}
+
+// findFiles lists the files below dir whose names end with suffix.
+func findFiles(t *testing.T, dir, suffix string) []string {
+	t.Helper()
+	var found []string
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, suffix) {
+			found = append(found, path)
+		}
+		return err
+	}))
+	return found
 }
