@@ -95,8 +95,8 @@ type limits struct {
 // [a-zA-Z0-9_:] becomes one "_", then lower case: its regex [^a-zA-Z0-9_:]+ and the default
 // ZO_FORMAT_STREAM_NAME_TO_LOWERCASE=true), so that logs and metrics name the stream
 // OpenObserve writes, the one a Firehose stream pointed straight at OpenObserve fills.
+// Like OpenObserve, it does not trim: " x" is "_x".
 func formatStreamName(s string) string {
-	s = strings.TrimSpace(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	inRun := false

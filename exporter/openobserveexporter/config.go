@@ -94,7 +94,7 @@ func (cfg *Config) Validate() error {
 	if strings.TrimSpace(cfg.Organization) == "" {
 		errs = append(errs, errors.New("organization must not be empty"))
 	}
-	if strings.TrimSpace(cfg.Stream) == "" || formatStreamName(cfg.Stream) == "" {
+	if strings.TrimSpace(cfg.Stream) == "" {
 		errs = append(errs, errors.New("stream must not be empty"))
 	}
 	errs = append(errs, cfg.validateAuth()...)

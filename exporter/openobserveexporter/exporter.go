@@ -297,7 +297,7 @@ func (st *pushState) batchFor(res pcommon.Resource) *batch {
 	if v, ok := res.Attributes().Get(cloudtrail.KeyOpenObserveOrganization); ok && v.Str() != "" {
 		org = v.Str()
 	}
-	if v, ok := res.Attributes().Get(cloudtrail.KeyOpenObserveStream); ok && formatStreamName(v.Str()) != "" {
+	if v, ok := res.Attributes().Get(cloudtrail.KeyOpenObserveStream); ok && strings.TrimSpace(v.Str()) != "" {
 		stream = v.Str()
 	}
 	stream = formatStreamName(stream)

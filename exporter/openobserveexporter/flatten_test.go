@@ -473,3 +473,16 @@ func deepSame(a, b any) bool {
 }
 
 func itoa(i int64) string { return big.NewInt(i).String() }
+
+func TestStreamNamesAreFormattedAsOpenObserveFormatsThem(t *testing.T) {
+	for in, want := range map[string]string{
+		"cloudtrail_events":      "cloudtrail_events",
+		"AWS -- Orgs.CloudTrail": "aws_orgs_cloudtrail",
+		"a::b":                   "a::b",
+		" x ":                    "_x_", // OpenObserve does not trim
+		"k\u00e9y/\u00e9":        "k_y_",
+	} {
+		assert.Equal(t, want, formatStreamName(in), "%q", in)
+		assert.Equal(t, openobservetest.FormatStreamName(in), formatStreamName(in), "%q: the test server agrees", in)
+	}
+}
