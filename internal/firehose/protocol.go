@@ -104,7 +104,8 @@ func ParseRequest(body []byte, records []Record) (Request, error) {
 			}
 		case "records":
 			seenRecords = true
-			if req.Records, err = parseRecords(&sc, req.Records); err != nil {
+			// A repeated "records" replaces the earlier one, as in encoding/json.
+			if req.Records, err = parseRecords(&sc, req.Records[:0]); err != nil {
 				return req, malformed(err)
 			}
 		default:

@@ -8,12 +8,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
 )
 
 // realBody is the shape of a request body, decoded the slow way to check ParseRequest.
@@ -79,6 +83,28 @@ func TestMalformedEnvelopes(t *testing.T) {
 			assert.ErrorIs(t, err, ErrMalformed)
 		})
 	}
+}
+
+func TestARepeatedRecordsMemberReplacesTheEarlierOne(t *testing.T) {
+	// As encoding/json reads it (Firehose never repeats a key).
+	body := `{"requestId":"a","records":[{"data":"e30="},{"data":"e30="}],"records":[{"data":"W10="}]}`
+	req, err := ParseRequest([]byte(body), nil)
+	require.NoError(t, err)
+	require.Len(t, req.Records, 1)
+	assert.Equal(t, "[]", string(req.Records[0].Data))
+	assert.True(t, isFirehoseRequest([]byte(body)))
+}
+
+func TestNestingInUnknownMembersIsBounded(t *testing.T) {
+	nested := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	ok := `{"records":[],"x":` + nested(100) + `}`
+	_, err := ParseRequest([]byte(ok), nil)
+	require.NoError(t, err)
+	assert.True(t, isFirehoseRequest([]byte(ok)))
+	deep := `{"records":[],"x":` + nested(jsonscan.MaxDepth+10) + `}`
+	_, err = ParseRequest([]byte(deep), nil)
+	require.ErrorIs(t, err, ErrMalformed)
+	assert.False(t, isFirehoseRequest([]byte(deep)), "the oracle knows the limit")
 }
 
 func TestBadBase64KeepsTheRecordText(t *testing.T) {
@@ -237,6 +263,7 @@ func FuzzParseRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := ParseRequest(bytes.Clone(body), nil)
 		if err != nil {
+			require.False(t, isFirehoseRequest(body), "refused a body encoding/json reads as a request: %v", err)
 			return
 		}
 		var want realBody
@@ -252,6 +279,72 @@ func FuzzParseRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// isFirehoseRequest tells, with encoding/json, whether body is a request ParseRequest must
+// accept: an object whose records are objects with string data, whose requestId (if any) is a
+// string and whose timestamp (if any) an int64, in valid UTF-8 (ParseRequest refuses what
+// encoding/json would replace).
+func isFirehoseRequest(body []byte) bool {
+	if !utf8.Valid(body) {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var top any
+	if dec.Decode(&top) != nil || dec.More() {
+		return false
+	}
+	m, ok := top.(map[string]any)
+	if !ok || depthOf(top) > jsonscan.MaxDepth { // nesting past MaxDepth is refused on purpose
+		return false
+	}
+	records, ok := m["records"].([]any)
+	if !ok {
+		return false
+	}
+	for _, r := range records {
+		rec, ok := r.(map[string]any)
+		if !ok {
+			return false
+		}
+		if _, ok := rec["data"].(string); !ok {
+			return false
+		}
+	}
+	if id, has := m["requestId"]; has {
+		if _, ok := id.(string); !ok {
+			return false
+		}
+	}
+	if ts, has := m["timestamp"]; has {
+		n, ok := ts.(json.Number)
+		if !ok {
+			return false
+		}
+		if _, err := strconv.ParseInt(n.String(), 10, 64); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// depthOf is how deeply objects and arrays nest in v.
+func depthOf(v any) int {
+	deepest := 0
+	switch t := v.(type) {
+	case map[string]any:
+		for _, e := range t {
+			deepest = max(deepest, depthOf(e))
+		}
+	case []any:
+		for _, e := range t {
+			deepest = max(deepest, depthOf(e))
+		}
+	default:
+		return 0
+	}
+	return deepest + 1
 }
 
 // FuzzDecodeRecord checks in-place decoding against the standard library: the same bytes
