@@ -3,10 +3,17 @@ package openobserveexporter
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"hash/maphash"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/openobservetest"
 )
 
 // FuzzFlattenRaw feeds arbitrary bytes to the raw walker, the decoder of untrusted record
@@ -57,4 +64,100 @@ func nesting(b []byte) int {
 		}
 	}
 	return most
+}
+
+// FuzzRowsAreOpenObservesFlattening builds a CloudTrail log record of any JSON object, with a
+// map body and with a raw body, and checks each row against OpenObserve's own flattening of
+// the object (openobservetest.Flatten), as TestCloudTrailRowsAreOpenObservesFlatteningOfTheBareRecord
+// does for the real records. Objects whose keys repeat, or whose top-level keys start with "_"
+// (names this exporter reserves for metadata), are left out: the README says how those differ.
+func FuzzRowsAreOpenObservesFlattening(f *testing.F) {
+	for _, rec := range bareRecords(f, "panther-analysis-cloudtrail.ndjson")[:20] {
+		f.Add(string(rec.json))
+	}
+	for _, s := range []string{`{"a":[],"b":{},"c":null,"d":""}`, `{"A.b":{"C":[1,[]]},"n":1.50}`, `{"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":"false"}}}}`} {
+		f.Add(s)
+	}
+	cfg := testConfig()
+	wideWindow(cfg)
+	e := newTestLogsExporter(f, cfg)
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) || !json.Valid([]byte(s)) || nesting([]byte(s)) > 64 {
+			return
+		}
+		trimmed := strings.TrimSpace(s)
+		if trimmed == "" || trimmed[0] != '{' || repeatsOrReservesKeys([]byte(trimmed)) {
+			return
+		}
+		for _, raw := range []bool{false, true} {
+			ld := buildLogs(t, []testRecord{{json: []byte(trimmed)}}, buildOptions{raw: raw})
+			rows := encodeRows(t, e, ld)
+			require.Len(t, rows, 1)
+			if rows[0] == nil {
+				continue // not sendable (e.g. too many columns): counted, tested elsewhere
+			}
+			assertRowIsOpenObservesFlattening(t, []byte(trimmed), rows[0], raw, fmt.Sprintf("raw=%v", raw))
+		}
+	})
+}
+
+// repeatsOrReservesKeys tells whether an object repeats a key anywhere, or has a top-level key
+// that is empty or starts with "_" once formatted as a column name (this exporter renames
+// those: "_" names are its metadata's).
+func repeatsOrReservesKeys(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type level struct {
+		keys   map[string]bool
+		object bool
+		expect bool // an object's next string token is a key
+	}
+	var stack []level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		top := len(stack) - 1
+		if top >= 0 && stack[top].object && stack[top].expect {
+			if k, ok := tok.(string); ok {
+				if name := openobservetest.FormatKey(k); stack[top].keys[k] || (top == 0 && (name == "" || name[0] == '_')) {
+					return true
+				}
+				stack[top].keys[k] = true
+				stack[top].expect = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, level{keys: map[string]bool{}, object: true, expect: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, level{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:top]
+			if len(stack) == 0 {
+				return false
+			}
+		}
+		if n := len(stack) - 1; n >= 0 && stack[n].object {
+			stack[n].expect = true // a value ended: a key comes next
+		}
+	}
+}
+
+func TestRepeatsOrReservesKeys(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":1,"a":2}`:                       true,
+		`{"a":{"b":[1,{"c":1,"c":2}]}}`:       true,
+		`{"a":{"a":1},"b":[{"a":1},{"a":2}]}`: false,
+		`{"_x":1}`:                            true,
+		`{"@x":1}`:                            true, // formats to "_x"
+		`{"a":{"_x":1}}`:                      false,
+	} {
+		if got := repeatsOrReservesKeys([]byte(in)); got != want {
+			t.Errorf("repeatsOrReservesKeys(%s) = %v, want %v", in, got, want)
+		}
+	}
 }
