@@ -57,11 +57,12 @@ type rowEncoder struct {
 	dead   int // fields overwritten by a later field with the same column name
 	cur    field
 
-	scratch  []byte   // compact JSON of a subtree before it is quoted
-	spare    []byte   // second buffer for compaction
-	strBuf   []byte   // decoded strings of the raw walker
-	ptr      []byte   // JSON Pointer of the value being written, while literals is not empty
-	literals []string // JSON Pointers of numbers held as strings (aws.cloudtrail.number_literals)
+	scratch  []byte              // compact JSON of a subtree before it is quoted
+	spare    []byte              // second buffer for compaction
+	strBuf   []byte              // decoded strings of the raw walker
+	ptr      []byte              // JSON Pointer of the value being written, while literals is not empty
+	literals []string            // JSON Pointers of numbers held as strings (aws.cloudtrail.number_literals)
+	litSet   map[string]struct{} // literals as a set, when there are many (a scan each was quadratic)
 
 	raw  string // the raw walker's input
 	rpos int
@@ -420,6 +421,10 @@ func (r *rowEncoder) appendJSON(dst []byte, v pcommon.Value) []byte {
 }
 
 func (r *rowEncoder) isLiteral() bool {
+	if len(r.literals) > litSetMin {
+		_, ok := r.litSet[string(r.ptr)]
+		return ok
+	}
 	for _, p := range r.literals {
 		if p == string(r.ptr) {
 			return true
@@ -427,6 +432,9 @@ func (r *rowEncoder) isLiteral() bool {
 	}
 	return false
 }
+
+// litSetMin is the number of literals past which isLiteral looks them up in a set.
+const litSetMin = 16
 
 // collectLiterals reads the JSON Pointers of the body's numbers that the receiver kept as
 // their literal text (cloudtrail.KeyNumberLiterals), so they are written as numbers again.
@@ -437,6 +445,15 @@ func (r *rowEncoder) collectLiterals(attrs pcommon.Map) {
 			if p.Type() == pcommon.ValueTypeStr {
 				r.literals = append(r.literals, p.Str())
 			}
+		}
+	}
+	if len(r.literals) > litSetMin {
+		if r.litSet == nil {
+			r.litSet = make(map[string]struct{}, len(r.literals))
+		}
+		clear(r.litSet)
+		for _, p := range r.literals {
+			r.litSet[p] = struct{}{}
 		}
 	}
 }
