@@ -39,6 +39,12 @@ type valueDecoder struct {
 	tooBig []int
 	// tokens counts the tokens tokenize has read, to test that no text is read over and over.
 	tokens int
+	// litIndex groups literals by their first litSegs pointer segments, for putLiterals on a
+	// document with many literals split into many records (a scan of all for each record was
+	// quadratic); litCount is len(literals) when it was built.
+	litIndex map[string][]string
+	litSegs  int
+	litCount int
 }
 
 // token is one JSON value on the tape. Strings and keys with escapes keep their JSON text
@@ -83,6 +89,7 @@ func (d *valueDecoder) release() {
 		d.tape = d.tape[:0]
 	}
 	d.tooBig = d.tooBig[:0]
+	d.litIndex = nil
 }
 
 // keptTape is the tape capacity a decoder keeps between requests: a few CloudTrail records.
@@ -93,7 +100,36 @@ func (d *valueDecoder) newDocument() {
 	d.path = d.path[:0]
 	d.literals = d.literals[:0]
 	d.tooBig = d.tooBig[:0]
+	d.litIndex = nil
 }
+
+// literalsUnder returns the literals that may lie under the JSON Pointer prefix: all of them
+// when they are few, else those sharing its segments, from an index built once per document.
+func (d *valueDecoder) literalsUnder(prefix string) []string {
+	if len(d.literals) <= litIndexMin || prefix == "" {
+		return d.literals
+	}
+	segs := strings.Count(prefix, "/")
+	if d.litIndex == nil || d.litSegs != segs || d.litCount != len(d.literals) {
+		d.litIndex, d.litSegs, d.litCount = make(map[string][]string), segs, len(d.literals)
+		for _, p := range d.literals {
+			key := p
+			for i, n := 1, 0; i < len(p); i++ {
+				if p[i] == '/' {
+					if n++; n == segs {
+						key = p[:i]
+						break
+					}
+				}
+			}
+			d.litIndex[key] = append(d.litIndex[key], p)
+		}
+	}
+	return d.litIndex[prefix]
+}
+
+// litIndexMin is the number of literals past which literalsUnder indexes them.
+const litIndexMin = 16
 
 // decode reads the next value into v.
 func (d *valueDecoder) decode(v pcommon.Value) error {

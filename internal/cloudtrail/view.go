@@ -255,7 +255,7 @@ func (d *Decoder) decodeRaw(raw []byte, v pcommon.Value) {
 // the JSON Pointer prefix, relative to it.
 func putLiterals(vd *valueDecoder, attrs pcommon.Map, prefix string) {
 	var s pcommon.Slice
-	for _, p := range vd.literals {
+	for _, p := range vd.literalsUnder(prefix) {
 		if !strings.HasPrefix(p, prefix) || len(p) > len(prefix) && p[len(prefix)] != '/' {
 			continue
 		}
