@@ -75,7 +75,10 @@ func FuzzRowsAreOpenObservesFlattening(f *testing.F) {
 	for _, rec := range bareRecords(f, "panther-analysis-cloudtrail.ndjson")[:20] {
 		f.Add(string(rec.json))
 	}
-	for _, s := range []string{`{"a":[],"b":{},"c":null,"d":""}`, `{"A.b":{"C":[1,[]]},"n":1.50}`, `{"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":"false"}}}}`} {
+	for _, s := range []string{
+		`{"userIdentity":{"sessionContext":{"a":1}},"UserIdentity":{"sessionContext":{"b":2}}}`, // left out
+		`{"userIdentity":{"sessionContext":{"a":1}},"useridentity_sessioncontext":5}`,           // left out
+		`{"a":[],"b":{},"c":null,"d":""}`, `{"A.b":{"C":[1,[]]},"n":1.50}`, `{"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":"false"}}}}`} {
 		f.Add(s)
 	}
 	cfg := testConfig()
@@ -101,9 +104,11 @@ func FuzzRowsAreOpenObservesFlattening(f *testing.F) {
 	})
 }
 
-// repeatsOrReservesKeys tells whether an object repeats a key anywhere, or has a top-level key
-// that is empty or starts with "_" once formatted as a column name (this exporter renames
-// those: "_" names are its metadata's).
+// repeatsOrReservesKeys tells whether an object repeats a key anywhere, counting keys that
+// format to the same column name (userIdentity and UserIdentity: the later wins), or has a
+// top-level key that is empty or starts with "_" once formatted (this exporter renames those:
+// "_" names are its metadata's) or with "useridentity_" (it would collide with the flattened
+// userIdentity, whose sessionContext this exporter keeps whole).
 func repeatsOrReservesKeys(data []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	type level struct {
@@ -120,10 +125,11 @@ func repeatsOrReservesKeys(data []byte) bool {
 		top := len(stack) - 1
 		if top >= 0 && stack[top].object && stack[top].expect {
 			if k, ok := tok.(string); ok {
-				if name := openobservetest.FormatKey(k); stack[top].keys[k] || (top == 0 && (name == "" || name[0] == '_')) {
+				name := openobservetest.FormatKey(k)
+				if stack[top].keys[name] || (top == 0 && (name == "" || name[0] == '_' || strings.HasPrefix(name, "useridentity_"))) {
 					return true
 				}
-				stack[top].keys[k] = true
+				stack[top].keys[name] = true
 				stack[top].expect = false
 				continue
 			}
