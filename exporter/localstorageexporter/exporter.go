@@ -494,8 +494,13 @@ func (e *localStorageExporter) writeBatch(ctx context.Context, ld plog.Logs, gro
 		return e.rollbackBatch(b, err)
 	}
 	// A file removed while the batch was written to it holds the batch nowhere anyone can
-	// read: refuse the batch, so that the sender retries it into a new file.
-	if gone := a.goneFiles(open); len(gone) > 0 {
+	// read: refuse the batch, so that the sender retries it into a new file. Files a
+	// checkpoint closed (parked) are checked too: they are renamed once the batch is stored.
+	touched := slices.Clip(open)
+	for _, t := range b.ts[:b.parked] {
+		touched = append(touched, t.af)
+	}
+	if gone := a.goneFiles(touched); len(gone) > 0 {
 		for _, af := range gone {
 			a.abandon(af)
 		}
@@ -534,6 +539,8 @@ func (e *localStorageExporter) rollbackBatch(b *batch, err error) error {
 		switch {
 		case t.af.abandoned:
 			// nothing at its path is the exporter's any more
+		case (i < b.parked || t.created) && a.gone(t.af):
+			a.abandon(t.af) // rolled back by path, it would truncate or remove someone else's file
 		case i < b.parked:
 			a.rollbackClosed(t.af, t.size, t.created)
 		case t.created:

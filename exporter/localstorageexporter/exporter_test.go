@@ -774,6 +774,34 @@ func TestDirectoriesAreDurableUpToTheRoot(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "someone else's", string(got), "the other file is left alone")
 	})
+	t.Run("a file a checkpoint closed and that is then removed fails the batch", func(t *testing.T) {
+		// One batch over maxOpenFiles+1 days: creating the last file checkpoints the others,
+		// which are renamed only once the batch is stored. The first of them is removed then.
+		cfg := testConfig(t)
+		var first string
+		opened := 0
+		open := func(path string, flag int, perm os.FileMode) (fileHandle, error) {
+			if opened++; opened == 1 {
+				first = path
+			} else if opened == maxOpenFiles+1 {
+				require.NoError(t, os.Remove(first))
+			}
+			return openOSFile(path, flag, perm)
+		}
+		e := startTestExporter(t, cfg, hooks{openFile: open})
+		one, _ := twoBatches(t)
+		var records []sourceRecord
+		for d := range maxOpenFiles + 1 {
+			records = append(records, onDay(one[:1], observedTime.AddDate(0, 0, d))...)
+		}
+		err := e.consumeLogs(context.Background(), buildLogs(t, records, false))
+		require.ErrorIs(t, err, errGone, "not acknowledged: one of its files is gone")
+
+		require.NoError(t, e.consumeLogs(context.Background(), buildLogs(t, records, false)), "the retry")
+		require.NoError(t, e.shutdown(context.Background()))
+		assert.Equal(t, canonicalMultiset(t, sourceRaws(records)), canonicalMultiset(t, archivedRaws(readCloudTrailFiles(t, cfg.Directory))),
+			"every record once: the failed batch left nothing behind")
+	})
 	t.Run("the directory cache stays bounded", func(t *testing.T) {
 		a := newArchive(t.TempDir(), false, zap.NewNop(), openOSFile)
 		for i := range maxCachedDirs + 100 {
