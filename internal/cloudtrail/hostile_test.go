@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -211,7 +213,9 @@ func FuzzValueDecoderAgreesWithEncodingJSON(f *testing.F) {
 					require.ErrorIs(t, err, errTooDeep, "limit %d", limit)
 					continue
 				}
-				assertSameValue(t, want, v, "", vd.literals, fmt.Sprintf("limit %d, in place %v", limit, inPlace))
+				where := fmt.Sprintf("limit %d, in place %v", limit, inPlace)
+				assertSameValue(t, want, v, "", vd.literals, where)
+				assertLiteralsAreNumbers(t, want, vd.literals, where)
 			}
 		}
 	})
@@ -394,4 +398,80 @@ func TestEachRecordOfALargeFileListsOnlyItsOwnLiterals(t *testing.T) {
 		require.True(t, ok, "record %d", i)
 		assert.Equal(t, []any{"/x", "/y/1"}, lits.Slice().AsRaw(), "record %d: 1e400 to 1e409 are beyond float64", i)
 	}
+}
+
+// assertLiteralsAreNumbers checks that each listed JSON Pointer, once, leads to a number in
+// want (as encoding/json read it, the last of repeated keys winning).
+func assertLiteralsAreNumbers(t *testing.T, want any, literals []string, where string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, p := range literals {
+		require.False(t, seen[p], "%s: %s listed twice", where, p)
+		seen[p] = true
+		v := want
+		for _, tok := range strings.Split(p, "/")[1:] {
+			tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+			switch c := v.(type) {
+			case map[string]any:
+				v = c[tok]
+			case []any:
+				i, err := strconv.Atoi(tok)
+				require.NoError(t, err, "%s: %s", where, p)
+				require.Less(t, i, len(c), "%s: %s", where, p)
+				v = c[i]
+			default:
+				t.Fatalf("%s: %s leads nowhere", where, p)
+			}
+		}
+		_, isNumber := v.(json.Number)
+		require.True(t, isNumber, "%s: %s is listed as a number literal but is %T", where, p, v)
+	}
+}
+
+func TestARepeatedKeyTakesItsNumberLiteralsAlong(t *testing.T) {
+	for in, want := range map[string][]string{
+		`{"a":1e400,"a":"5"}`:               nil,
+		`{"a":"5","a":1e400}`:               {"/a"},
+		`{"a":1e400,"a":1e401}`:             {"/a"},
+		`{"a":{"b":1e400},"a":{"c":1}}`:     nil,
+		`{"a":[1e400],"a":["5"],"b":1e400}`: {"/b"},
+		`{"x":{"a":1e400,"b":1e400,"a":2}}`: {"/x/b"},
+		`{"a~b/c":1e400,"a~b/c":3}`:         nil,
+	} {
+		for _, limit := range []int{0, 2} {
+			vd := valueDecoder{cells: &cells{}, maxTape: limit}
+			vd.reset([]byte(in), false)
+			require.NoError(t, vd.decode(pcommon.NewValueEmpty()))
+			got := slices.Clone(vd.literals)
+			if len(got) == 0 {
+				got = nil
+			}
+			assert.Equal(t, want, got, "%s, tape limit %d", in, limit)
+		}
+	}
+	// Past bigObject members, through FromRaw.
+	var b strings.Builder
+	b.WriteString(`{"a":1e400`)
+	for k := range bigObject {
+		fmt.Fprintf(&b, `,"k%d":%d`, k, k)
+	}
+	b.WriteString(`,"a":"5","z":{"q":1e400,"q":0}}`)
+	for _, limit := range []int{0, 64} {
+		vd := valueDecoder{cells: &cells{}, maxTape: limit}
+		vd.reset([]byte(b.String()), false)
+		require.NoError(t, vd.decode(pcommon.NewValueEmpty()))
+		assert.Empty(t, vd.literals, "tape limit %d", limit)
+	}
+}
+
+func TestARepeatedEventBridgeDetailTakesItsNumberLiteralsAlong(t *testing.T) {
+	env := `{"version":"0","id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","account":"1",` +
+		`"time":"2020-01-01T00:00:00Z","region":"us-east-1","resources":[],` +
+		`"detail":{"eventVersion":"1.08","eventName":"A","x":1e400},"detail":{"eventVersion":"1.08","eventName":"A","x":"5"}}`
+	logs, _ := decodeAll(t, Options{}, []byte(env))
+	lr := allRecords(logs)[0]
+	x, _ := lr.Body().Map().Get("x")
+	assert.Equal(t, "5", x.Str())
+	_, listed := lr.Attributes().Get(KeyNumberLiterals)
+	assert.False(t, listed, "the string 5 is not a number literal")
 }

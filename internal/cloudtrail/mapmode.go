@@ -61,6 +61,7 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 	vd.sc.Consume('{')
 	vd.path = append(vd.path, pathElem{index: -1})
 	ok, hasDetail := true, false
+	replaced := replacedKeys{} // a repeated member takes its number literals along
 	for first := true; ok; first = false {
 		more, err := vd.sc.More('}', first)
 		if err != nil || !more {
@@ -74,11 +75,20 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 		}
 		vd.path[0].key = k
 		if k == "detail" {
+			if hasDetail {
+				vd.noteReplaced(&replaced, k)
+			}
 			ok, hasDetail = vd.decode(lr.Body()) == nil, true
 		} else {
-			ok = vd.decode(attrs.PutEmpty(envelopeKey(k))) == nil
+			n := attrs.Len()
+			v := attrs.PutEmpty(envelopeKey(k))
+			if attrs.Len() == n {
+				vd.noteReplaced(&replaced, k)
+			}
+			ok = vd.decode(v) == nil
 		}
 	}
+	vd.dropReplaced(&replaced)
 	rec := mapView{m: lr.Body().Map(), d: d, vd: vd}
 	if !ok || !hasDetail || lr.Body().Type() != pcommon.ValueTypeMap || !isCloudTrailDetail(envString(attrs, KeyEventBridgeDetail), rec) {
 		d.resetEnvelope()

@@ -242,17 +242,24 @@ func (d *valueDecoder) build(v pcommon.Value, i *int) {
 		m.EnsureCapacity(min(int(t.n), bigObject))
 		d.path = append(d.path, pathElem{index: -1})
 		top := len(d.path) - 1
+		r := replacedKeys{from: len(d.literals)}
 		for j := range int(t.n) {
 			k := d.keyAt(*i)
 			d.path[top].key = k
 			if m.Len() >= bigObject {
 				// As in decodeObject: past this many keys PutEmpty would make hostile input
 				// quadratic; the rest goes through Go values and FromRaw.
-				d.finishBigObjectFromTape(m, int(t.n)-j, i)
+				d.finishBigObjectFromTape(m, int(t.n)-j, i, &r)
 				break
 			}
-			d.build(m.PutEmpty(k), i)
+			n := m.Len()
+			v := m.PutEmpty(k)
+			if m.Len() == n {
+				d.noteReplaced(&r, k)
+			}
+			d.build(v, i)
 		}
+		d.dropReplaced(&r)
 		d.path = d.path[:top]
 	case '[':
 		s := d.cells.setEmptySlice(v)
@@ -312,12 +319,15 @@ func (d *valueDecoder) under() string {
 
 // finishBigObjectFromTape is finishBigObject reading the object's last n members from the
 // tape; the path's last element is the object's.
-func (d *valueDecoder) finishBigObjectFromTape(m pcommon.Map, n int, i *int) {
+func (d *valueDecoder) finishBigObjectFromTape(m pcommon.Map, n int, i *int, r *replacedKeys) {
 	b := startBigObject(m, n)
 	top := len(d.path) - 1
 	for range n {
 		k := d.keyAt(*i)
 		d.path[top].key = k
+		if _, again := b.members[k]; again {
+			d.noteReplaced(r, k)
+		}
 		b.set(k, d.tapeAny(i))
 	}
 	b.finish(m)
@@ -374,11 +384,16 @@ func (d *valueDecoder) tapeAny(i *int) any {
 		obj := make(map[string]any, t.n)
 		d.path = append(d.path, pathElem{index: -1})
 		top := len(d.path) - 1
+		r := replacedKeys{from: len(d.literals)}
 		for range t.n {
 			k := d.keyAt(*i)
 			d.path[top].key = k
+			if _, again := obj[k]; again {
+				d.noteReplaced(&r, k)
+			}
 			obj[k] = d.tapeAny(i)
 		}
+		d.dropReplaced(&r)
 		d.path = d.path[:top]
 		return obj
 	case '[':
@@ -429,6 +444,48 @@ func (d *valueDecoder) decodeStream(v pcommon.Value) error {
 	return nil
 }
 
+// replacedKeys tracks, in one object, the keys that came again: the last of repeated keys wins
+// (as with PutEmpty), so the number literals of the values it replaced must go too, or an
+// exporter would write a later string "5" as the number 5. start holds, by escaped key, where
+// in literals the key's last value began; dropReplaced removes the older literals under those
+// keys in one pass at the object's end.
+type replacedKeys struct {
+	from  int // len(literals) when the object began
+	start map[string]int
+}
+
+func (d *valueDecoder) noteReplaced(r *replacedKeys, key string) {
+	if r.start == nil {
+		r.start = map[string]int{}
+	}
+	r.start[escapePointer(key)] = len(d.literals)
+}
+
+// dropReplaced removes the literals of replaced values; the path's last element is the
+// object's member slot.
+func (d *valueDecoder) dropReplaced(r *replacedKeys) {
+	if r.start == nil {
+		return
+	}
+	prefix := pointerOf(d.path[:len(d.path)-1]) + "/"
+	kept := d.literals[:r.from]
+	for i := r.from; i < len(d.literals); i++ {
+		l := d.literals[i]
+		if strings.HasPrefix(l, prefix) {
+			seg := l[len(prefix):]
+			if j := strings.IndexByte(seg, '/'); j >= 0 {
+				seg = seg[:j]
+			}
+			if start, ok := r.start[seg]; ok && i < start {
+				continue
+			}
+		}
+		kept = append(kept, l)
+	}
+	clear(d.literals[len(kept):])
+	d.literals = kept
+}
+
 // errTooDeep stops hostile nesting before it exhausts the stack.
 var errTooDeep = fmt.Errorf("nesting deeper than %d", jsonscan.MaxDepth)
 
@@ -439,6 +496,7 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 	d.sc.Consume('{')
 	d.path = append(d.path, pathElem{index: -1})
 	top := len(d.path) - 1
+	r := replacedKeys{from: len(d.literals)}
 	for first := true; ; first = false {
 		more, err := d.sc.More('}', first)
 		if err != nil {
@@ -457,15 +515,21 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 			// size that would make hostile input quadratic. Finish the object as Go values
 			// and build it in one go (JSON objects are unordered; only this object's key
 			// order is lost).
-			if err := d.finishBigObject(m, k); err != nil {
+			if err := d.finishBigObject(m, k, &r); err != nil {
 				return err
 			}
 			break
 		}
-		if err := d.decode(m.PutEmpty(k)); err != nil {
+		n := m.Len()
+		v := m.PutEmpty(k)
+		if m.Len() == n {
+			d.noteReplaced(&r, k)
+		}
+		if err := d.decode(v); err != nil {
 			return err
 		}
 	}
+	d.dropReplaced(&r)
 	d.path = d.path[:top]
 	return nil
 }
@@ -503,7 +567,7 @@ const bigObject = 256
 
 // finishBigObject decodes the rest of the object whose member key the scanner is at (its
 // key already read) into Go values, then rebuilds m from them.
-func (d *valueDecoder) finishBigObject(m pcommon.Map, key string) error {
+func (d *valueDecoder) finishBigObject(m pcommon.Map, key string, r *replacedKeys) error {
 	b := startBigObject(m, bigObject)
 	top := len(d.path) - 1
 	for first := true; ; first = false {
@@ -519,6 +583,9 @@ func (d *valueDecoder) finishBigObject(m pcommon.Map, key string) error {
 				return err
 			}
 			d.path[top].key = key
+		}
+		if _, again := b.members[key]; again {
+			d.noteReplaced(r, key)
 		}
 		v, err := d.decodeAny()
 		if err != nil {
@@ -545,6 +612,7 @@ func (d *valueDecoder) decodeAny() (any, error) {
 		if c == '{' {
 			obj = map[string]any{}
 		}
+		r := replacedKeys{from: len(d.literals)}
 		closing := byte('}')
 		if c == '[' {
 			closing = ']'
@@ -563,6 +631,9 @@ func (d *valueDecoder) decodeAny() (any, error) {
 					return nil, err
 				}
 				d.path[top].key = k
+				if _, again := obj[k]; again {
+					d.noteReplaced(&r, k)
+				}
 				v, err := d.decodeAny()
 				if err != nil {
 					return nil, err
@@ -576,6 +647,9 @@ func (d *valueDecoder) decodeAny() (any, error) {
 				return nil, err
 			}
 			arr = append(arr, v)
+		}
+		if c == '{' {
+			d.dropReplaced(&r)
 		}
 		d.path = d.path[:top]
 		if c == '{' {
@@ -714,9 +788,11 @@ func zeroDigits(text string) bool {
 }
 
 // pointer renders the current path as an RFC 6901 JSON Pointer.
-func (d *valueDecoder) pointer() string {
+func (d *valueDecoder) pointer() string { return pointerOf(d.path) }
+
+func pointerOf(path []pathElem) string {
 	var b strings.Builder
-	for _, e := range d.path {
+	for _, e := range path {
 		b.WriteByte('/')
 		if e.index >= 0 {
 			b.WriteString(strconv.Itoa(e.index))
