@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsontest"
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/openobservetest"
 )
 
@@ -110,47 +111,9 @@ func FuzzRowsAreOpenObservesFlattening(f *testing.F) {
 // "_" names are its metadata's) or with "useridentity_" (it would collide with the flattened
 // userIdentity, whose sessionContext this exporter keeps whole).
 func repeatsOrReservesKeys(data []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	type level struct {
-		keys   map[string]bool
-		object bool
-		expect bool // an object's next string token is a key
-	}
-	var stack []level
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		top := len(stack) - 1
-		if top >= 0 && stack[top].object && stack[top].expect {
-			if k, ok := tok.(string); ok {
-				name := openobservetest.FormatKey(k)
-				if stack[top].keys[name] || (top == 0 && (name == "" || name[0] == '_' || strings.HasPrefix(name, "useridentity_"))) {
-					return true
-				}
-				stack[top].keys[name] = true
-				stack[top].expect = false
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, level{keys: map[string]bool{}, object: true, expect: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, level{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:top]
-			if len(stack) == 0 {
-				return false
-			}
-		}
-		if n := len(stack) - 1; n >= 0 && stack[n].object {
-			stack[n].expect = true // a value ended: a key comes next
-		}
-	}
+	return jsontest.HasRepeatedKeys(data, openobservetest.FormatKey, func(depth int, name string) bool {
+		return depth == 0 && (name == "" || name[0] == '_' || strings.HasPrefix(name, "useridentity_"))
+	})
 }
 
 func TestRepeatsOrReservesKeys(t *testing.T) {

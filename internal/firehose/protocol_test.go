@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsonscan"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/jsontest"
 )
 
 // realBody is the shape of a request body, decoded the slow way to check ParseRequest.
@@ -293,56 +294,13 @@ func isFirehoseRequest(body []byte) bool {
 	return ok
 }
 
-// hasRepeatedKeys tells whether any object in body repeats a key (encoding/json keeps the last
-// silently; ParseRequest checks the type of each).
-func hasRepeatedKeys(body []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	type level struct {
-		keys   map[string]bool
-		object bool
-		key    bool // an object's next string token is a key
-	}
-	var stack []level
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		top := len(stack) - 1
-		if top >= 0 && stack[top].object && stack[top].key {
-			if k, ok := tok.(string); ok {
-				if stack[top].keys[k] {
-					return true
-				}
-				stack[top].keys[k], stack[top].key = true, false
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, level{keys: map[string]bool{}, object: true, key: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, level{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			if stack = stack[:top]; len(stack) == 0 {
-				return false
-			}
-		}
-		if n := len(stack) - 1; n >= 0 && stack[n].object {
-			stack[n].key = true
-		}
-	}
-}
-
 // firehoseRecords reads body with encoding/json as a request ParseRequest must accept, and
 // returns its records' data: an object whose records are objects with string data, whose
 // requestId (if any) is a string and whose timestamp (if any) an int64, in valid UTF-8
 // (ParseRequest refuses what encoding/json would replace), nested no deeper than MaxDepth, with
 // no repeated keys (keys match exactly, unlike encoding/json's struct fields).
 func firehoseRecords(body []byte) ([]string, bool) {
-	if !utf8.Valid(body) || hasRepeatedKeys(body) {
+	if !utf8.Valid(body) || jsontest.HasRepeatedKeys(body, nil, nil) {
 		return nil, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
