@@ -205,7 +205,7 @@ func FuzzValueDecoderAgreesWithEncodingJSON(f *testing.F) {
 		require.NoError(t, dec.Decode(&want))
 		for _, limit := range []int{0, 4} {
 			for _, inPlace := range []bool{false, true} {
-				vd := valueDecoder{cells: &cells{}, maxTape: limit}
+				vd := valueDecoder{cells: &cells{}, tapeLimit: limit}
 				vd.cells.begin()
 				vd.reset(bytes.Clone(data), inPlace)
 				v := pcommon.NewValueEmpty()
@@ -226,7 +226,7 @@ func TestNestedBigValuesAreNotReadOverAndOver(t *testing.T) {
 	// every one of them is read as it comes, not tokenised again level after level.
 	const depth, width, tapeLimit = 200, 1000, 64
 	in := []byte(strings.Repeat(`[`, depth) + strings.Repeat(`0,`, width) + `"x\"y"` + strings.Repeat(`]`, depth))
-	vd := valueDecoder{cells: &cells{}, maxTape: tapeLimit}
+	vd := valueDecoder{cells: &cells{}, tapeLimit: tapeLimit}
 	vd.reset(in, false)
 	v := pcommon.NewValueEmpty()
 	require.NoError(t, vd.decode(v))
@@ -325,7 +325,7 @@ func TestNestedBigObjectsAreBuiltOnce(t *testing.T) {
 		b.WriteString(`}`)
 	}
 	for _, limit := range []int{0, 64} { // through the tape, and as it is read
-		vd := valueDecoder{cells: &cells{}, maxTape: limit}
+		vd := valueDecoder{cells: &cells{}, tapeLimit: limit}
 		vd.reset([]byte(b.String()), false)
 		v := pcommon.NewValueEmpty()
 		allocs := testing.AllocsPerRun(1, func() {
@@ -439,7 +439,7 @@ func TestARepeatedKeyTakesItsNumberLiteralsAlong(t *testing.T) {
 		`{"a~b/c":1e400,"a~b/c":3}`:         nil,
 	} {
 		for _, limit := range []int{0, 2} {
-			vd := valueDecoder{cells: &cells{}, maxTape: limit}
+			vd := valueDecoder{cells: &cells{}, tapeLimit: limit}
 			vd.reset([]byte(in), false)
 			require.NoError(t, vd.decode(pcommon.NewValueEmpty()))
 			got := slices.Clone(vd.literals)
@@ -457,7 +457,7 @@ func TestARepeatedKeyTakesItsNumberLiteralsAlong(t *testing.T) {
 	}
 	b.WriteString(`,"a":"5","z":{"q":1e400,"q":0}}`)
 	for _, limit := range []int{0, 64} {
-		vd := valueDecoder{cells: &cells{}, maxTape: limit}
+		vd := valueDecoder{cells: &cells{}, tapeLimit: limit}
 		vd.reset([]byte(b.String()), false)
 		require.NoError(t, vd.decode(pcommon.NewValueEmpty()))
 		assert.Empty(t, vd.literals, "tape limit %d", limit)

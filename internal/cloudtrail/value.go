@@ -26,12 +26,12 @@ import (
 // maxTape tokens is decoded as it is read instead (decodeStream), its members again in two
 // passes.
 type valueDecoder struct {
-	sc       jsonscan.Scanner
-	cells    *cells // where string and map values are allocated
-	path     []pathElem
-	literals []string
-	tape     []token
-	maxTape  int // 0: maxTape (tests lower it to exercise decodeStream)
+	sc        jsonscan.Scanner
+	cells     *cells // where string and map values are allocated
+	path      []pathElem
+	literals  []string
+	tape      []token
+	tapeLimit int // tests lower the tape below maxTape (0: no lower) to exercise decodeStream
 	// tooBig holds the start offsets of the objects and arrays that were open when the tape
 	// last filled up, outermost last: each is known to be too big for the tape, so decode
 	// reads it as it comes without trying the tape again (which made nested big values cost
@@ -161,7 +161,7 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 // tokenize appends the next value, a member under key (or an element, key ""), and its
 // members to the tape. depth counts the objects and arrays around it.
 func (d *valueDecoder) tokenize(key string, keyEsc bool, depth int) error {
-	if len(d.tape) >= maxTape || d.maxTape > 0 && len(d.tape) >= d.maxTape {
+	if len(d.tape) >= maxTape || d.tapeLimit > 0 && len(d.tape) >= d.tapeLimit {
 		return errTapeFull
 	}
 	d.tokens++
