@@ -337,7 +337,9 @@ func (e *localStorageExporter) requestRetention() {
 // finalize finalises af, counting and logging the outcome. The lock is held.
 func (e *localStorageExporter) finalize(ctx context.Context, af *archiveFile) error {
 	if err := e.archive.finalize(af); err != nil {
-		e.logger.Error("finalise a file", zap.String("path", af.partialPath), zap.Error(err))
+		if !errors.Is(err, errGone) { // abandon has said so already
+			e.logger.Error("finalise a file", zap.String("path", af.partialPath), zap.Error(err))
+		}
 		return err
 	}
 	e.telemetry.ExporterLocalstorageFilesFinalized.Add(ctx, 1, e.formatAttrs[af.key.format])
