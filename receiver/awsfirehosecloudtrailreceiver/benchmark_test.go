@@ -18,11 +18,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/receiver/awsfirehosecloudtrailreceiver/internal/metadata"
 
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/cloudtrail"
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/firehose"
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/replay"
 )
@@ -88,9 +90,23 @@ func cpuTime() time.Duration {
 // EventBridge-wrapped CloudTrail events through the HTTP handler into a no-op consumer,
 // concurrently. It reports process CPU per event (all goroutines, GC included), events/s,
 // body MB/s and allocations per event.
+// The last case turns the value cells off (feature gate receiver.awsfirehosecloudtrail.valueCells),
+// to measure what they save against pdata's own allocation.
 func BenchmarkHandler(b *testing.B) {
-	for _, format := range []string{BodyFormatMap, BodyFormatRaw} {
-		b.Run("body_format="+format, func(b *testing.B) {
+	for _, c := range []struct {
+		format string
+		cells  bool
+	}{{BodyFormatMap, true}, {BodyFormatRaw, true}, {BodyFormatMap, false}} {
+		format := c.format
+		name := "body_format=" + format
+		if !c.cells {
+			name += "/valueCells=off"
+		}
+		b.Run(name, func(b *testing.B) {
+			if !c.cells {
+				require.NoError(b, featuregate.GlobalRegistry().Set(cloudtrail.CellsGate.ID(), false))
+				b.Cleanup(func() { require.NoError(b, featuregate.GlobalRegistry().Set(cloudtrail.CellsGate.ID(), true)) })
+			}
 			bodies, counts := benchBodies(b, 1<<20)
 			cfg := testConfig()
 			cfg.BodyFormat = format
