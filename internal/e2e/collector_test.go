@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/testaddr"
 )
 
 // Timeouts of the collector's life cycle. They bound waits that normally take a second; a
@@ -37,16 +39,6 @@ const (
 // read. A child collector gets the test's environment without them, so that a developer's own
 // settings (FIREHOSE_ACCESS_KEY, OTELCOL_DATA_DIR, ...) cannot leak into a test.
 var configEnvPrefixes = []string{"FIREHOSE_", "OTELCOL_", "OTLP_", "OPENOBSERVE_"}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
 
 // port returns the port of a host:port address.
 func port(t *testing.T, addr string) string {
@@ -71,9 +63,9 @@ func newInstance(t *testing.T) *instance {
 	t.Helper()
 	return &instance{
 		accessKey: "e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")),
-		firehose:  freeAddr(t),
-		health:    freeAddr(t),
-		metrics:   freeAddr(t),
+		firehose:  testaddr.Free(t),
+		health:    testaddr.Free(t),
+		metrics:   testaddr.Free(t),
 		dataDir:   t.TempDir(),
 		extra:     map[string]string{},
 	}

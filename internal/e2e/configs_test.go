@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/testaddr"
 )
 
 // shippedConfigs are the configurations users run: the default and the ready-made ones.
@@ -102,7 +104,7 @@ service:
     logs:
       receivers: [awsfirehosecloudtrail]
       exporters: [localstorage]
-`, freeAddr(t), receiver, exporter)
+`, testaddr.Free(t), receiver, exporter)
 }
 
 func TestBadConfigurationIsRefusedAtStartNamingTheKey(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/replay"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/testaddr"
 )
 
 // Self-metrics of the default pipeline (Prometheus names).
@@ -195,9 +196,9 @@ type backend struct {
 func newBackend(t *testing.T) *backend {
 	t.Helper()
 	b := &backend{
-		http:    freeAddr(t),
-		health:  freeAddr(t),
-		metrics: freeAddr(t),
+		http:    testaddr.Free(t),
+		health:  testaddr.Free(t),
+		metrics: testaddr.Free(t),
 		dir:     t.TempDir(),
 		otlpDir: t.TempDir(),
 	}

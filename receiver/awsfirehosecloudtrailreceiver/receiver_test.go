@@ -26,6 +26,7 @@ import (
 
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/firehose"
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/replay"
+	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/internal/testaddr"
 	"github.com/otelcol-cloudtrail/otelcol-cloudtrail/receiver/awsfirehosecloudtrailreceiver/internal/metadata"
 )
 
@@ -173,10 +174,7 @@ func (c testIDConsumer) ConsumeLogs(ctx context.Context, ld plogLogs) error {
 
 func TestConsumeContract(t *testing.T) {
 	cfg := testConfig()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	cfg.NetAddr.Endpoint = ln.Addr().String()
-	require.NoError(t, ln.Close())
+	cfg.NetAddr.Endpoint = testaddr.Free(t)
 	factory := receiver.NewFactory(metadata.Type, createDefaultConfig,
 		receiver.WithLogs(func(ctx context.Context, set receiver.Settings, c componentConfig, next consumer.Logs) (receiver.Logs, error) {
 			return createLogs(ctx, set, c, testIDConsumer{next: next})
