@@ -195,6 +195,7 @@ func FuzzValueDecoderAgreesWithEncodingJSON(f *testing.F) {
 	}
 	f.Add([]byte(`{"a":[1,2.5,1e400,-0.0,"x\"y",{"k\u00e9":null}],"a":true,"b\\c":{}}`))
 	f.Add([]byte(`[[[["deep"]]],[],{}]`))
+	f.Add(bigObjectSeed(bigObject + 40))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if !json.Valid(data) || !utf8.Valid(data) {
 			return // encoding/json replaces invalid UTF-8; we refuse it (pdata strings are UTF-8)
@@ -219,6 +220,29 @@ func FuzzValueDecoderAgreesWithEncodingJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// bigObjectSeed is an object of n members past which bigObjectMembers takes over: repeated
+// keys (a number literal, an object holding one, an escaped key) replaced before and after
+// that point, and a big object nested in it.
+func bigObjectSeed(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"dup":1e400,"obj":{"x":1e400},"k\u00e9":"first"`)
+	for k := range n {
+		fmt.Fprintf(&b, `,"k%d":[%d,{"v":"%d"}]`, k, k, k)
+		if k == bigObject/2 {
+			b.WriteString(`,"dup":"5","nested":{`)
+			for j := range bigObject + 3 {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, `"n%d":%d.5`, j%(bigObject+1), j)
+			}
+			b.WriteString(`}`)
+		}
+	}
+	b.WriteString(`,"obj":{"x":"y","z":12345678901234567890123},"ké":"last","dup":null}`)
+	return []byte(b.String())
 }
 
 func TestNestedBigValuesAreNotReadOverAndOver(t *testing.T) {
@@ -449,7 +473,7 @@ func TestARepeatedKeyTakesItsNumberLiteralsAlong(t *testing.T) {
 			assert.Equal(t, want, got, "%s, tape limit %d", in, limit)
 		}
 	}
-	// Past bigObject members, through FromRaw.
+	// Past bigObject members, through bigObjectMembers.
 	var b strings.Builder
 	b.WriteString(`{"a":1e400`)
 	for k := range bigObject {

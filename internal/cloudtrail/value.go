@@ -137,7 +137,7 @@ func (d *valueDecoder) decode(v pcommon.Value) error {
 	start := d.sc.Pos()
 	for n := len(d.tooBig); n > 0 && d.tooBig[n-1] <= start; n-- {
 		top := d.tooBig[n-1]
-		d.tooBig = d.tooBig[:n-1] // this one, or one left over from a big object's Go values
+		d.tooBig = d.tooBig[:n-1] // this one, or a stale one from before it
 		if top == start {
 			return d.decodeStream(v)
 		}
@@ -248,7 +248,7 @@ func (d *valueDecoder) build(v pcommon.Value, i *int) {
 			d.path[top].key = k
 			if m.Len() >= bigObject {
 				// As in decodeObject: past this many keys PutEmpty would make hostile input
-				// quadratic; the rest goes through Go values and FromRaw.
+				// quadratic; the rest goes through bigObjectMembers.
 				d.finishBigObjectFromTape(m, int(t.n)-j, i, &r)
 				break
 			}
@@ -325,92 +325,54 @@ func (d *valueDecoder) finishBigObjectFromTape(m pcommon.Map, n int, i *int, r *
 	for range n {
 		k := d.keyAt(*i)
 		d.path[top].key = k
-		if _, again := b.members[k]; again {
-			d.noteReplaced(r, k)
-		}
-		b.set(k, d.tapeAny(i))
+		d.build(b.member(d, r, k), i)
 	}
 	b.finish(m)
 }
 
-// bigObjectMembers is an object that outgrew bigObject members, as Go values for
-// pcommon.Map.FromRaw, which builds it without looking for each key among the earlier ones.
-// The maps and arrays already built stay where they are (kept) and are moved back after
-// FromRaw: converting them to Go values and back would make nested big objects cost their
-// depth times their size.
+// bigObjectMembers holds the members of an object that outgrew bigObject members, in a
+// pcommon.Slice, found by key in a Go map. pcommon.Map.PutEmpty looks for every new key among
+// the earlier ones, which would make hostile input quadratic; FromRaw does not, so finish has
+// FromRaw make one empty member per key and moves each value into its member (a pointer each,
+// no copy). JSON objects are unordered; only such an object's key order is lost, FromRaw
+// following a Go map's.
 type bigObjectMembers struct {
-	members map[string]any
-	kept    map[string]pcommon.Value
+	values pcommon.Slice
+	index  map[string]int // key → its value's index in values
 }
 
+// startBigObject moves the members m has so far out of it.
 func startBigObject(m pcommon.Map, more int) bigObjectMembers {
-	b := bigObjectMembers{members: make(map[string]any, m.Len()+more), kept: map[string]pcommon.Value{}}
+	b := bigObjectMembers{values: pcommon.NewSlice(), index: make(map[string]int, m.Len()+more)}
+	b.values.EnsureCapacity(m.Len() + more)
 	for k, v := range m.All() {
-		if t := v.Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
-			b.members[k], b.kept[k] = nil, v
-			continue
-		}
-		b.members[k] = v.AsRaw() // a scalar: no copy of a string
+		b.index[k] = b.values.Len()
+		v.MoveTo(b.values.AppendEmpty())
 	}
 	return b
 }
 
-// set adds a member; the last of duplicate keys wins, as with PutEmpty.
-func (b bigObjectMembers) set(k string, v any) {
-	b.members[k] = v
-	delete(b.kept, k)
+// member is a new empty value for the member k, to be filled before the next member is asked
+// for. The last of repeated keys wins, as with PutEmpty, and takes the number literals of the
+// value it replaced along (r).
+func (b bigObjectMembers) member(d *valueDecoder, r *replacedKeys, k string) pcommon.Value {
+	if _, again := b.index[k]; again {
+		d.noteReplaced(r, k)
+	}
+	b.index[k] = b.values.Len()
+	return b.values.AppendEmpty()
 }
 
-// finish rebuilds m from the members. FromRaw gives m a new member list; the kept values
-// still point into the old one, from where MoveTo moves them (a pointer each, no copy).
+// finish makes m the object.
 func (b bigObjectMembers) finish(m pcommon.Map) {
-	_ = m.FromRaw(b.members) // only values FromRaw takes
-	if len(b.kept) == 0 {
-		return
+	keys := make(map[string]any, len(b.index))
+	for k := range b.index {
+		keys[k] = nil // an empty value
 	}
+	_ = m.FromRaw(keys) // nil is a value FromRaw takes
 	for k, dst := range m.All() {
-		if v, ok := b.kept[k]; ok {
-			v.MoveTo(dst)
-		}
+		b.values.At(b.index[k]).MoveTo(dst)
 	}
-}
-
-// tapeAny is the value at tape[*i] as a Go value for pcommon's FromRaw.
-func (d *valueDecoder) tapeAny(i *int) any {
-	t := &d.tape[*i]
-	switch t.kind {
-	case '{':
-		*i++
-		obj := make(map[string]any, t.n)
-		d.path = append(d.path, pathElem{index: -1})
-		top := len(d.path) - 1
-		r := replacedKeys{from: len(d.literals)}
-		for range t.n {
-			k := d.keyAt(*i)
-			d.path[top].key = k
-			if _, again := obj[k]; again {
-				d.noteReplaced(&r, k)
-			}
-			obj[k] = d.tapeAny(i)
-		}
-		d.dropReplaced(&r)
-		d.path = d.path[:top]
-		return obj
-	case '[':
-		*i++
-		arr := make([]any, 0, t.n)
-		d.path = append(d.path, pathElem{key: d.under()})
-		top := len(d.path) - 1
-		for j := range int(t.n) {
-			d.path[top].index = j
-			arr = append(arr, d.tapeAny(i))
-		}
-		d.path = d.path[:top]
-		return arr
-	}
-	v := pcommon.NewValueEmpty()
-	d.build(v, i)
-	return v.AsRaw()
 }
 
 // decodeStream reads the next value into v as it goes, for values too large for the tape.
@@ -512,9 +474,9 @@ func (d *valueDecoder) decodeObject(m pcommon.Map) error {
 		d.path[top].key = k
 		if m.Len() >= bigObject {
 			// pcommon.Map.PutEmpty looks for the key among those already there; past this
-			// size that would make hostile input quadratic. Finish the object as Go values
-			// and build it in one go (JSON objects are unordered; only this object's key
-			// order is lost).
+			// size that would make hostile input quadratic. Finish the object through
+			// bigObjectMembers (JSON objects are unordered; only this object's key order
+			// is lost).
 			if err := d.finishBigObject(m, k, &r); err != nil {
 				return err
 			}
@@ -562,11 +524,11 @@ func (d *valueDecoder) decodeArray(s pcommon.Slice) error {
 	return nil
 }
 
-// bigObject is the member count past which an object is built through pcommon.Map.FromRaw.
+// bigObject is the member count past which an object is finished through bigObjectMembers.
 const bigObject = 256
 
 // finishBigObject decodes the rest of the object whose member key the scanner is at (its
-// key already read) into Go values, then rebuilds m from them.
+// key already read) as bigObjectMembers, then makes m the object.
 func (d *valueDecoder) finishBigObject(m pcommon.Map, key string, r *replacedKeys) error {
 	b := startBigObject(m, bigObject)
 	top := len(d.path) - 1
@@ -584,98 +546,12 @@ func (d *valueDecoder) finishBigObject(m pcommon.Map, key string, r *replacedKey
 			}
 			d.path[top].key = key
 		}
-		if _, again := b.members[key]; again {
-			d.noteReplaced(r, key)
-		}
-		v, err := d.decodeAny()
-		if err != nil {
+		if err := d.decode(b.member(d, r, key)); err != nil {
 			return err
 		}
-		b.set(key, v)
 	}
 	b.finish(m)
 	return nil
-}
-
-// decodeAny reads the next value as a Go value for pcommon's FromRaw, with decode's rules.
-func (d *valueDecoder) decodeAny() (any, error) {
-	switch c := d.sc.Peek(); c {
-	case '{', '[':
-		if len(d.path) >= jsonscan.MaxDepth {
-			return nil, errTooDeep
-		}
-		d.sc.Consume(c)
-		d.path = append(d.path, pathElem{index: -1})
-		top := len(d.path) - 1
-		var obj map[string]any
-		var arr []any
-		if c == '{' {
-			obj = map[string]any{}
-		}
-		r := replacedKeys{from: len(d.literals)}
-		closing := byte('}')
-		if c == '[' {
-			closing = ']'
-		}
-		for i := 0; ; i++ {
-			more, err := d.sc.More(closing, i == 0)
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				break
-			}
-			if c == '{' {
-				k, err := d.sc.Key()
-				if err != nil {
-					return nil, err
-				}
-				d.path[top].key = k
-				if _, again := obj[k]; again {
-					d.noteReplaced(&r, k)
-				}
-				v, err := d.decodeAny()
-				if err != nil {
-					return nil, err
-				}
-				obj[k] = v
-				continue
-			}
-			d.path[top].index = i
-			v, err := d.decodeAny()
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, v)
-		}
-		if c == '{' {
-			d.dropReplaced(&r)
-		}
-		d.path = d.path[:top]
-		if c == '{' {
-			return obj, nil
-		}
-		if arr == nil {
-			arr = []any{}
-		}
-		return arr, nil
-	case '"':
-		return d.sc.String()
-	case 't', 'f', 'n':
-		b, err := d.sc.Literal()
-		if err != nil || b == 'n' {
-			return nil, err
-		}
-		return b == 't', nil
-	default:
-		lit, kind, err := d.sc.Number()
-		if err != nil {
-			return nil, err
-		}
-		v := pcommon.NewValueEmpty()
-		d.setNumber(v, bytesToString(lit), kind)
-		return v.AsRaw(), nil
-	}
 }
 
 // setNumber stores a number literal exactly: Int when it is an integer that fits int64,
