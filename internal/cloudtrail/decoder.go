@@ -58,17 +58,19 @@ type Decoder struct {
 	observed  pcommon.Timestamp
 	logs      plog.Logs
 	resources map[resourceKey]plog.LogRecordSlice
-	stats     Stats
-	vd        valueDecoder   // documents (and, in raw mode, every value)
-	msgVD     valueDecoder   // map mode: CloudWatch Logs messages, decoded while vd's document is in use
-	doc, msg  pcommon.Value  // map mode: each document, each log event message, decoded here first
-	envelope  plog.LogRecord // map mode: an EventBridge event's record, built before its resource is known
-	levels    [][]member     // raw mode: member buffers by nesting depth, while scanning
-	arena     []member       // raw mode: the scanned members of the current document
-	gz        *gzip.Reader
-	inflated  int64  // decompressed bytes of this request's gzip records
-	cells     cells  // where string, map and array values are allocated
-	attrList  []attr // a record's mapped attributes, while they are collected
+	// the CloudWatch Logs payload envelopes of the request, one context for equal ones
+	cloudWatch map[cloudWatchIdentity]*cloudWatchContext
+	stats      Stats
+	vd         valueDecoder   // documents (and, in raw mode, every value)
+	msgVD      valueDecoder   // map mode: CloudWatch Logs messages, decoded while vd's document is in use
+	doc, msg   pcommon.Value  // map mode: each document, each log event message, decoded here first
+	envelope   plog.LogRecord // map mode: an EventBridge event's record, built before its resource is known
+	levels     [][]member     // raw mode: member buffers by nesting depth, while scanning
+	arena      []member       // raw mode: the scanned members of the current document
+	gz         *gzip.Reader
+	inflated   int64  // decompressed bytes of this request's gzip records
+	cells      cells  // where string, map and array values are allocated
+	attrList   []attr // a record's mapped attributes, while they are collected
 }
 
 // NewDecoder returns a Decoder.
@@ -99,6 +101,7 @@ func (d *Decoder) Begin(req Request) {
 	d.observed = pcommon.NewTimestampFromTime(req.Received)
 	d.logs = plog.NewLogs()
 	clear(d.resources)
+	clear(d.cloudWatch)
 	if d.resources == nil {
 		d.resources = make(map[resourceKey]plog.LogRecordSlice, 4)
 	}
@@ -113,6 +116,7 @@ func (d *Decoder) Finish() (plog.Logs, Stats) {
 	logs, stats := d.logs, d.stats
 	d.logs = plog.Logs{}
 	clear(d.resources)
+	clear(d.cloudWatch)
 	d.release()
 	return logs, stats
 }

@@ -1,7 +1,10 @@
 package cloudtrail
 
 import (
+	"math"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // eventTimeLayouts are the forms eventTime takes in real data besides CloudTrail's own
@@ -14,17 +17,38 @@ var eventTimeLayouts = [...]string{
 	"2006-01-02T15:04:05.999999999",
 }
 
-// parseEventTime parses a CloudTrail eventTime; ok is false for anything that is not a date.
+// parseEventTime parses a CloudTrail eventTime; ok is false for anything that is not a date
+// a log record can carry (see representable).
 func parseEventTime(s string) (time.Time, bool) {
 	if t, ok := parseFast(s); ok {
-		return t, true
+		return t, representable(t)
 	}
 	for _, layout := range eventTimeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
+			return t, representable(t)
 		}
 	}
 	return time.Time{}, false
+}
+
+// Timestamps count nanoseconds since 1970 (pcommon.NewTimestampFromTime goes through int64):
+// a time before 1970 or after 2262-04-11 would wrap around to a wrong one.
+var (
+	earliestTime = time.Unix(0, 0)
+	latestTime   = time.Unix(0, math.MaxInt64)
+)
+
+func representable(t time.Time) bool {
+	return !t.Before(earliestTime) && !t.After(latestTime)
+}
+
+// timestampFromMillis is a CloudWatch Logs timestamp (milliseconds since 1970), 0 when it
+// has none a log record can carry.
+func timestampFromMillis(ms int64) pcommon.Timestamp {
+	if ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) {
+		return 0
+	}
+	return pcommon.Timestamp(ms * int64(time.Millisecond))
 }
 
 // parseFast parses "YYYY-MM-DD", 'T' or ' ', "HH:MM:SS", an optional fraction of up to nine

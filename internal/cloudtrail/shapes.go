@@ -1,8 +1,9 @@
 package cloudtrail
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
-	"time"
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -86,9 +87,41 @@ func timestampOf(s string) pcommon.Timestamp {
 
 // extras is what a wrapping adds to a CloudTrail record's attributes.
 type extras[V any] struct {
-	envelope   *V // the EventBridge envelope
-	logEventID string
-	hasID      bool
+	envelope *V // the EventBridge envelope
+	id       logEventID
+}
+
+// logEventID is the id of a CloudWatch Logs log event, for its aws.cloudwatch.log_event_id
+// attribute: a string in real data; any other JSON value but null is kept as it is.
+type logEventID struct {
+	str   string
+	other pcommon.Value // when the id is not a string
+	ok    bool
+}
+
+func logEventIDOf[V view[V]](ev V) logEventID {
+	if s, ok := ev.str("id"); ok {
+		return logEventID{str: s, ok: true}
+	}
+	if !ev.has("id") {
+		return logEventID{}
+	}
+	m := pcommon.NewMap()
+	ev.putAttr(m, "id", "id")
+	if v, _ := m.Get("id"); v.Type() != pcommon.ValueTypeEmpty {
+		return logEventID{other: v, ok: true}
+	}
+	return logEventID{}
+}
+
+func (id logEventID) put(attrs pcommon.Map) {
+	switch {
+	case !id.ok:
+	case id.other == (pcommon.Value{}):
+		attrs.PutStr(KeyLogEventID, id.str)
+	default:
+		id.other.CopyTo(attrs.PutEmpty(KeyLogEventID))
+	}
 }
 
 // addCloudTrail appends the log record of one CloudTrail record to the resource of its
@@ -100,7 +133,7 @@ func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V],
 	if ex.envelope != nil {
 		extra += (*ex.envelope).memberCount("detail")
 	}
-	if ex.hasID {
+	if ex.id.ok {
 		extra++
 	}
 	mapCloudTrail(lr, rec, d, extra)
@@ -112,9 +145,7 @@ func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V],
 		env := *ex.envelope
 		env.eachMember("detail", func(k string) { env.putAttr(attrs, envelopeKey(k), k) })
 	}
-	if ex.hasID {
-		attrs.PutStr(KeyLogEventID, ex.logEventID)
-	}
+	ex.id.put(attrs)
 	rec.toBody(lr, true)
 }
 
@@ -145,9 +176,7 @@ func addEventBridge[V view[V]](d *Decoder, env V, base resourceKey, ex extras[V]
 			attrs.PutStr(envelopeKey(k), s)
 		}
 	}
-	if ex.hasID {
-		attrs.PutStr(KeyLogEventID, ex.logEventID)
-	}
+	ex.id.put(attrs)
 	env.toBody(lr, false)
 }
 
@@ -188,14 +217,7 @@ func addCloudWatch[V view[V]](d *Decoder, index int, env V) {
 		env.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
 		return
 	}
-	cwl := &cloudWatchContext{}
-	cwl.owner, _ = env.str("owner")
-	cwl.logGroup, _ = env.str("logGroup")
-	cwl.logStream, _ = env.str("logStream")
-	if env.has("subscriptionFilters") {
-		cwl.filters = pcommon.NewMap()
-		env.putAttr(cwl.filters, "f", "subscriptionFilters")
-	}
+	cwl := cloudWatchContextOf(d, env)
 	base := resourceKey{account: cwl.owner, cwl: cwl}
 	isArray := env.eachElement("logEvents",
 		func(ev V) {
@@ -213,26 +235,59 @@ func addCloudWatch[V view[V]](d *Decoder, index int, env V) {
 	}
 }
 
+// cloudWatchContextOf returns the context of a DATA_MESSAGE payload, the same one for every
+// payload of the request with the same envelope, so that their records share a resource.
+func cloudWatchContextOf[V view[V]](d *Decoder, env V) *cloudWatchContext {
+	var id cloudWatchIdentity
+	id.owner, _ = env.str("owner")
+	id.logGroup, _ = env.str("logGroup")
+	id.logStream, _ = env.str("logStream")
+	var filters pcommon.Map
+	if env.has("subscriptionFilters") {
+		filters = pcommon.NewMap()
+		env.putAttr(filters, "f", "subscriptionFilters")
+		f, _ := filters.Get("f")
+		id.filters = fmt.Sprintf("%#v", f.AsRaw()) // a list of a few names, in real data
+	}
+	if c, ok := d.cloudWatch[id]; ok {
+		return c
+	}
+	c := &cloudWatchContext{owner: id.owner, logGroup: id.logGroup, logStream: id.logStream, filters: filters}
+	if d.cloudWatch == nil {
+		d.cloudWatch = map[cloudWatchIdentity]*cloudWatchContext{}
+	}
+	d.cloudWatch[id] = c
+	return c
+}
+
+// cloudWatchIdentity tells the envelopes of CloudWatch Logs payloads apart.
+type cloudWatchIdentity struct {
+	owner, logGroup, logStream string
+	filters                    string // subscriptionFilters, printed with %#v; "" when absent
+}
+
 // addLogEvent handles one log event of a CloudWatch Logs payload: its message is a
 // CloudTrail record, an EventBridge event, other JSON or text.
 func addLogEvent[V view[V]](d *Decoder, index int, ev V, base resourceKey) {
 	var ts pcommon.Timestamp
 	if ms, ok := ev.integer("timestamp"); ok {
-		ts = pcommon.Timestamp(ms * int64(time.Millisecond))
+		ts = timestampFromMillis(ms)
 	}
-	id, hasID := ev.str("id")
+	id := logEventIDOf(ev)
 	msg, ok := ev.str("message")
 	if !ok {
 		lr := d.newRecord(base, EventNameLogEvent, ts)
+		id.put(lr.Attributes())
 		ev.toBody(lr, false)
 		return
 	}
 	// msg aliases the record buffer (or a copy of an escaped string); nothing modifies it.
 	text := unsafe.Slice(unsafe.StringData(msg), len(msg))
 	if d.opts.RawBody {
-		if isSingleObject(text) {
-			if doc, ok := d.rawObject(text); ok {
-				addMessage(d, doc, base, ts, extras[rawView]{logEventID: id, hasID: hasID})
+		// The record's text is the object's, without the whitespace around it.
+		if obj := bytes.Trim(text, jsonSpace); isSingleObject(obj) {
+			if doc, ok := d.rawObject(obj); ok {
+				addMessage(d, doc, base, ts, extras[rawView]{id: id})
 				return
 			}
 		}
@@ -240,14 +295,12 @@ func addLogEvent[V view[V]](d *Decoder, index int, ev V, base resourceKey) {
 		d.msgVD.reset(text, false)
 		v := d.msg
 		if d.msgVD.decode(v) == nil && d.msgVD.sc.AtEnd() {
-			addMessage(d, mapView{m: v.Map(), d: d, vd: &d.msgVD}, base, ts, extras[mapView]{logEventID: id, hasID: hasID})
+			addMessage(d, mapView{m: v.Map(), d: d, vd: &d.msgVD}, base, ts, extras[mapView]{id: id})
 			return
 		}
 	}
 	lr := d.newRecord(base, EventNameLogEvent, ts)
-	if hasID {
-		lr.Attributes().PutStr(KeyLogEventID, id)
-	}
+	id.put(lr.Attributes())
 	lr.Body().SetStr(msg)
 }
 
@@ -260,12 +313,13 @@ func addMessage[V view[V]](d *Decoder, doc V, base resourceKey, ts pcommon.Times
 		addCloudTrail(d, doc, base, ex, ts)
 	default:
 		lr := d.newRecord(base, EventNameLogEvent, ts)
-		if ex.hasID {
-			lr.Attributes().PutStr(KeyLogEventID, ex.logEventID)
-		}
+		ex.id.put(lr.Attributes())
 		doc.toBody(lr, false)
 	}
 }
+
+// jsonSpace is JSON's whitespace.
+const jsonSpace = " \t\r\n"
 
 func isSingleObject(b []byte) bool {
 	sc := jsonscan.New(b, false)
