@@ -253,15 +253,13 @@ func (h *handler) readBody(r *http.Request) ([]byte, *requestError) {
 	default:
 		return nil, &requestError{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Encoding %q: only gzip is accepted", enc)}
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, sizeHint+bytes.MinRead))
-	n, err := buf.ReadFrom(io.LimitReader(src, h.maxBody+1))
+	body, err := readAll(io.LimitReader(src, h.maxBody+1), sizeHint)
 	if err != nil {
 		return nil, bodyError(err, "body")
 	}
-	if n > h.maxBody {
+	if int64(len(body)) > h.maxBody {
 		return nil, tooLarge(h.maxBody)
 	}
-	body := buf.Bytes()
 	if cap(body)-len(body) > len(body)/4 {
 		// The logs alias this buffer for as long as they live: do not let them keep a
 		// guessed or doubled capacity too.
@@ -269,6 +267,60 @@ func (h *handler) readBody(r *http.Request) ([]byte, *requestError) {
 	}
 	return body, nil
 }
+
+// readAll reads src to its end into one buffer that grows with what has arrived: the first
+// allocation is at most firstRead bytes, and each growth at most multiplies the buffer by
+// growth (by 4/3 more at the last step to hint), so that a client that claims a large body and stalls holds memory in proportion to
+// what it sent, not to what it claimed. Up to hint (the size it claimed) the buffer grows no
+// larger than hint, so that an honest body fits its buffer exactly; a 64 MiB body costs
+// 1 + 8 MiB of buffers on the way.
+func readAll(src io.Reader, hint int64) ([]byte, error) {
+	buf := make([]byte, 0, min(hint, firstRead))
+	for {
+		if len(buf) == cap(buf) {
+			// Full: look for more before growing, so that a body of exactly hint bytes
+			// does not grow its buffer at the end.
+			var probe [512]byte
+			n, err := io.ReadFull(src, probe[:])
+			if n == 0 {
+				if err == io.EOF {
+					err = nil
+				}
+				return buf, err
+			}
+			size := cap(buf) * 2 // past the claimed size, as append grows
+			if int64(cap(buf)) < hint {
+				size = int(min(int64(cap(buf))*growth, hint))
+				if int64(size) > hint-hint/4 {
+					size = int(hint) // rather than one more growth, and copy, for the last bytes
+				}
+			}
+			grown := make([]byte, len(buf), max(size, len(buf)+n))
+			copy(grown, buf)
+			buf = append(grown, probe[:n]...)
+			if err != nil {
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					err = nil
+				}
+				return buf, err
+			}
+			continue
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+const (
+	firstRead = 1 << 20
+	growth    = 8
+)
 
 func bodyError(err error, what string) *requestError {
 	var maxErr *http.MaxBytesError
