@@ -58,6 +58,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if requestID == "" {
 		requestID = headerID
 	}
+	h.answer(w, r, requestID, status, msg)
+}
+
+// answerError answers a request the collector's HTTP server refused before it reached the
+// handler (an auth extension's refusal) as Firehose reads an answer, and counts it.
+func (h *handler) answerError(w http.ResponseWriter, r *http.Request, msg string, status int) {
+	h.answer(w, r, r.Header.Get(firehose.HeaderRequestID), status, msg)
+}
+
+// answer counts and writes the answer to a request.
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, requestID string, status int, msg string) {
 	h.telemetry.ReceiverAwsfirehosecloudtrailRequests.Add(r.Context(), 1,
 		metric.WithAttributes(attribute.String("status_code", strconv.Itoa(status))))
 	if status == http.StatusMethodNotAllowed {

@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
@@ -78,7 +79,8 @@ func (r *firehoseReceiver) Start(ctx context.Context, host component.Host) error
 	serverCfg := r.cfg.ServerConfig
 	// The handler decodes gzip itself, to answer 415 and 413 exactly as Firehose needs.
 	serverCfg.CompressionAlgorithms = []string{}
-	server, err := serverCfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r.handler)
+	server, err := serverCfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r.handler,
+		confighttp.WithErrorHandler(r.handler.answerError))
 	if err != nil {
 		return err
 	}
