@@ -148,3 +148,31 @@ func TestEventTimesATimestampCannotHoldFallBack(t *testing.T) {
 	logs, _ := decodeAll(t, Options{}, gzipJSON(t, p))
 	assert.Equal(t, pcommon.Timestamp(0), allRecords(logs)[0].Timestamp(), "no time rather than a wrapped one")
 }
+
+func TestTheOtherMembersOfARecordsFileAreKept(t *testing.T) {
+	const rec = `{"eventVersion":"1.08","eventType":"AwsApiCall","eventName":"GetObject","eventTime":"2024-01-02T03:04:05Z"}`
+	for format, opts := range bodyFormats() {
+		t.Run(format, func(t *testing.T) {
+			logs, _ := decodeAll(t, opts, []byte(`{"source":"s3://bucket/key.json.gz","Records":[`+rec+`,`+rec+`,"text"],"meta":{"n":1}}`))
+			recs := allRecords(logs)
+			require.Len(t, recs, 3)
+			for i, lr := range recs {
+				attrs := lr.Attributes().AsRaw()
+				assert.Equal(t, "s3://bucket/key.json.gz", attrs[KeyLogFilePrefix+"source"], "record %d", i)
+				assert.Equal(t, map[string]any{"n": int64(1)}, attrs[KeyLogFilePrefix+"meta"], "record %d", i)
+				assert.NotContains(t, attrs, KeyLogFilePrefix+"Records")
+			}
+			assert.Equal(t, "aws.cloudtrail.api_call", recs[0].EventName())
+
+			logs, stats := decodeAll(t, opts, []byte(`{"Records":[],"source":"s3://bucket/empty.json.gz"}`))
+			require.Equal(t, 1, logs.LogRecordCount(), "no record to carry it: the document whole")
+			lr := allRecords(logs)[0]
+			assert.Equal(t, EventNameRecord, lr.EventName())
+			assert.Equal(t, map[string]any{"Records": []any{}, "source": "s3://bucket/empty.json.gz"}, lr.Body().AsRaw())
+			assert.Equal(t, 1, stats.Shapes[ShapeOther])
+
+			logs, _ = decodeAll(t, opts, []byte(`{"Records":[]}`))
+			assert.Zero(t, logs.LogRecordCount(), "an empty log file has nothing to keep")
+		})
+	}
+}

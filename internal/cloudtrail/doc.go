@@ -17,6 +17,8 @@
 //     numbers as Int (fits int64), Double (the double is exactly the literal's decimal value)
 //     or, failing both, the literal text as a string whose JSON Pointer is listed in the
 //     KeyNumberLiterals attribute. Keys, nulls (empty values), empty maps and strings are kept.
+//     Members of a {"Records":[...]} document other than Records are attributes of each of its
+//     records, named KeyLogFilePrefix + key.
 //   - a non-CloudTrail EventBridge event (EventNameEventBridge): the whole envelope as body.
 //   - a CloudWatch Logs event that is not CloudTrail (EventNameLogEvent), or other JSON
 //     (EventNameRecord): the decoded value as body.

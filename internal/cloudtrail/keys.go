@@ -70,6 +70,9 @@ const (
 	// KeyEventBridgePrefix prefixes every other EventBridge envelope field that is kept as an
 	// attribute (version, account, time, region and any unknown key): "aws.eventbridge." + key.
 	KeyEventBridgePrefix = "aws.eventbridge."
+	// KeyLogFilePrefix prefixes the members of a {"Records":[...]} document other than
+	// Records, kept as attributes of each of its records.
+	KeyLogFilePrefix = "aws.cloudtrail.log_file."
 	KeyLogEventID        = "aws.cloudwatch.log_event_id" // logEvents[].id
 
 	// KeyRecordShape names, on invalid records, the wrapping the record was found in: one of the Shape* values.

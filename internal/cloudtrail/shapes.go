@@ -14,6 +14,7 @@ import (
 
 // addDocument classifies one top-level JSON object of a record.
 func addDocument[V view[V]](d *Decoder, index int, doc V) {
+	before := d.stats.Shapes[ShapeRecordsFile]
 	switch {
 	case doc.has("detail-type") && doc.has("detail"):
 		d.stats.Shapes[ShapeEventBridge]++
@@ -23,12 +24,19 @@ func addDocument[V view[V]](d *Decoder, index int, doc V) {
 	case doc.eachElement("Records",
 		func(rec V) {
 			d.stats.Shapes[ShapeRecordsFile]++
-			addCloudTrail(d, rec, resourceKey{}, extras[V]{}, 0)
+			addCloudTrail(d, rec, resourceKey{}, extras[V]{file: &doc}, 0)
 		},
 		func(i int) {
 			d.stats.Shapes[ShapeRecordsFile]++
-			doc.elementToBody(d.newRecord(resourceKey{}, EventNameRecord, 0), "Records", i)
+			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
+			putFileMembers(lr.Attributes(), doc)
+			doc.elementToBody(lr, "Records", i)
 		}):
+		if d.stats.Shapes[ShapeRecordsFile] == before && doc.memberCount("Records") > 0 {
+			// No record to carry the file's other members: keep the document whole.
+			d.stats.Shapes[ShapeOther]++
+			doc.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
+		}
 	case looksLikeCloudTrail(doc):
 		d.stats.Shapes[ShapeBare]++
 		addCloudTrail(d, doc, resourceKey{}, extras[V]{}, 0)
@@ -88,7 +96,14 @@ func timestampOf(s string) pcommon.Timestamp {
 // extras is what a wrapping adds to a CloudTrail record's attributes.
 type extras[V any] struct {
 	envelope *V // the EventBridge envelope
+	file     *V // the {"Records":[...]} document
 	id       logEventID
+}
+
+// putFileMembers keeps the members of a {"Records":[...]} document other than Records (a
+// forwarder's additions; CloudTrail writes none) as attributes of each of its records.
+func putFileMembers[V view[V]](attrs pcommon.Map, file V) {
+	file.eachMember("Records", func(k string) { file.putAttr(attrs, KeyLogFilePrefix+k, k) })
 }
 
 // logEventID is the id of a CloudWatch Logs log event, for its aws.cloudwatch.log_event_id
@@ -133,6 +148,9 @@ func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V],
 	if ex.envelope != nil {
 		extra += (*ex.envelope).memberCount("detail")
 	}
+	if ex.file != nil {
+		extra += (*ex.file).memberCount("Records")
+	}
 	if ex.id.ok {
 		extra++
 	}
@@ -144,6 +162,9 @@ func addCloudTrail[V view[V]](d *Decoder, rec V, base resourceKey, ex extras[V],
 	if ex.envelope != nil {
 		env := *ex.envelope
 		env.eachMember("detail", func(k string) { env.putAttr(attrs, envelopeKey(k), k) })
+	}
+	if ex.file != nil {
+		putFileMembers(attrs, *ex.file)
 	}
 	ex.id.put(attrs)
 	rec.toBody(lr, true)
