@@ -73,7 +73,7 @@ const (
 	// KeyLogFilePrefix prefixes the members of a {"Records":[...]} document other than
 	// Records, kept as attributes of each of its records.
 	KeyLogFilePrefix = "aws.cloudtrail.log_file."
-	KeyLogEventID        = "aws.cloudwatch.log_event_id" // logEvents[].id
+	KeyLogEventID    = "aws.cloudwatch.log_event_id" // logEvents[].id
 
 	// KeyRecordShape names, on invalid records, the wrapping the record was found in: one of the Shape* values.
 	KeyRecordShape = "aws.firehose.record.shape"
