@@ -60,7 +60,7 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 	vd.newDocument()
 	vd.sc.Consume('{')
 	vd.path = append(vd.path, pathElem{index: -1})
-	ok, hasDetail := true, false
+	ok, hasDetail, nulls := true, false, false
 	replaced := replacedKeys{} // a repeated member takes its number literals along
 	for first := true; ok; first = false {
 		more, err := vd.sc.More('}', first)
@@ -86,9 +86,13 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 				vd.noteReplaced(&replaced, k)
 			}
 			ok = vd.decode(v) == nil
+			nulls = nulls || v.Type() == pcommon.ValueTypeEmpty
 		}
 	}
 	vd.dropReplaced(&replaced)
+	if nulls { // absent or null fields produce no attribute
+		attrs.RemoveIf(func(_ string, v pcommon.Value) bool { return v.Type() == pcommon.ValueTypeEmpty })
+	}
 	rec := mapView{m: lr.Body().Map(), d: d, vd: vd}
 	if !ok || !hasDetail || lr.Body().Type() != pcommon.ValueTypeMap || !isCloudTrailDetail(envString(attrs, KeyEventBridgeDetail), rec) {
 		d.resetEnvelope()

@@ -197,6 +197,7 @@ func addEventBridge[V view[V]](d *Decoder, env V, base resourceKey, ex extras[V]
 			attrs.PutStr(envelopeKey(k), s)
 		}
 	}
+	env.putAttr(attrs, KeyEventBridgeResources, "resources")
 	ex.id.put(attrs)
 	env.toBody(lr, false)
 }

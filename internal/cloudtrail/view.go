@@ -33,7 +33,8 @@ type view[V any] interface {
 	eachMember(skip string, f func(key string))
 	// memberCount is how many members eachMember(skip, ...) would see.
 	memberCount(skip string) int
-	// putAttr stores member key as an attribute named name.
+	// putAttr stores member key as an attribute named name, unless it is null (REFERENCE §4:
+	// absent or null fields produce no attribute).
 	putAttr(attrs pcommon.Map, name, key string)
 	// toBody stores the object as lr's body: its text in raw mode when text is true, else the
 	// decoded value.
@@ -134,7 +135,7 @@ func (v mapView) memberCount(skip string) int {
 }
 
 func (v mapView) putAttr(attrs pcommon.Map, name, key string) {
-	if x, ok := v.m.Get(key); ok {
+	if x, ok := v.m.Get(key); ok && x.Type() != pcommon.ValueTypeEmpty {
 		x.CopyTo(attrs.PutEmpty(name))
 	}
 }
@@ -208,7 +209,7 @@ func (v rawView) memberCount(skip string) int {
 }
 
 func (v rawView) putAttr(attrs pcommon.Map, name, key string) {
-	if raw := find(v.ms, key); raw != nil {
+	if raw := find(v.ms, key); raw != nil && string(raw) != "null" {
 		v.d.decodeRaw(raw, attrs.PutEmpty(name))
 	}
 }

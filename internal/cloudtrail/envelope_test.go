@@ -1,0 +1,44 @@
+package cloudtrail
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNullEnvelopeFieldsAreNoAttributes(t *testing.T) {
+	const detail = `"detail":{"eventVersion":"1.08","eventType":"AwsApiCall","eventName":"GetObject","eventTime":"2024-01-01T00:00:00Z"}`
+	const envelope = `"version":"0","id":"e","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","account":"111122223333","region":"us-east-1","resources":null,"extra":null,"source2":"x","source2":null`
+	for name, event := range map[string]string{
+		"envelope first (the fast path)": `{` + envelope + `,` + detail + `}`,
+		"detail first":                   `{` + detail + `,` + envelope + `}`,
+	} {
+		for format, opts := range bodyFormats() {
+			t.Run(name+"/"+format, func(t *testing.T) {
+				logs, _ := decodeAll(t, opts, []byte(event))
+				require.Equal(t, 1, logs.LogRecordCount())
+				attrs := allRecords(logs)[0].Attributes().AsRaw()
+				assert.Equal(t, "aws.s3", attrs[KeyEventBridgeSource])
+				for _, k := range []string{KeyEventBridgeResources, KeyEventBridgePrefix + "extra", KeyEventBridgePrefix + "source2"} {
+					assert.NotContains(t, attrs, k, "null: no attribute")
+				}
+			})
+		}
+	}
+}
+
+func TestANonCloudTrailEventKeepsItsResourcesAsAnAttribute(t *testing.T) {
+	const event = `{"version":"0","id":"g","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"111122223333","time":"2024-02-02T00:00:00Z","region":"us-east-1","resources":["arn:aws:ec2:us-east-1:111122223333:instance/i-1"],"detail":{"severity":5}}`
+	for format, opts := range bodyFormats() {
+		t.Run(format, func(t *testing.T) {
+			logs, _ := decodeAll(t, opts, []byte(event))
+			require.Equal(t, 1, logs.LogRecordCount())
+			lr := allRecords(logs)[0]
+			assert.Equal(t, EventNameEventBridge, lr.EventName())
+			res, ok := lr.Attributes().Get(KeyEventBridgeResources)
+			require.True(t, ok)
+			assert.Equal(t, []any{"arn:aws:ec2:us-east-1:111122223333:instance/i-1"}, res.AsRaw())
+		})
+	}
+}
