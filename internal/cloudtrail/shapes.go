@@ -123,7 +123,7 @@ func logEventIDOf[V view[V]](ev V) logEventID {
 	}
 	m := pcommon.NewMap()
 	ev.putAttr(m, "id", "id")
-	if v, _ := m.Get("id"); v.Type() != pcommon.ValueTypeEmpty {
+	if v, ok := m.Get("id"); ok { // putAttr leaves a null out
 		return logEventID{other: v, ok: true}
 	}
 	return logEventID{}
