@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -54,6 +55,7 @@ type logsExporter struct {
 	authorization string // Authorization header value; empty when an extension or headers provide it
 	userAgent     string
 	limits        limits
+	throttleCap   time.Duration // the longest Retry-After honoured
 	compressor    *compressor
 	seed          maphash.Seed
 
@@ -81,7 +83,8 @@ func newLogsExporter(cfg *Config, set exporter.Settings, now func() time.Time) (
 			records: cfg.MaxRequestRecords,
 			columns: cfg.MaxRequestColumns,
 		},
-		seed: maphash.MakeSeed(),
+		throttleCap: throttleCap(cfg.RetryConfig),
+		seed:        maphash.MakeSeed(),
 	}
 	switch {
 	case cfg.AccessKey != "":
@@ -590,7 +593,12 @@ func (e *logsExporter) send(ctx context.Context, b *batch, body []byte, n int) s
 		return e.interpret(ctx, b, answer, parseErr, n)
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
 		err := fmt.Errorf("OpenObserve is throttling ingestion into %s (%d): %s", dest, status, message)
-		return e.outcome(ctx, "throttled", sendResult{kind: resultRetryable, err: exporterhelper.NewThrottleRetry(err, retryAfter(resp.Header.Get("Retry-After"), e.now()))})
+		delay := retryAfter(resp.Header.Get("Retry-After"), e.now())
+		if delay > e.throttleCap {
+			err = fmt.Errorf("%w; it asked for a wait of %s, longer than retry_on_failure allows, so the retry comes after %s", err, delay, e.throttleCap)
+			delay = e.throttleCap
+		}
+		return e.outcome(ctx, "throttled", sendResult{kind: resultRetryable, err: exporterhelper.NewThrottleRetry(err, delay)})
 	case status == http.StatusRequestEntityTooLarge:
 		return e.outcome(ctx, "too_large", sendResult{kind: resultTooLarge, reason: reasonTooLarge,
 			err: fmt.Errorf("OpenObserve refused a single log record of %d bytes as too large (413) for %s: raise the body size limit of OpenObserve or of the proxy in front of it", len(body), dest)})
@@ -712,12 +720,27 @@ func isColumnLimit(msg string) bool {
 		(strings.Contains(m, "column") && (strings.Contains(m, "limit") || strings.Contains(m, "accept")))
 }
 
-// maxRetryAfter bounds the wait a Retry-After header can ask for: a longer one would make
-// exporterhelper give up at once (beyond max_elapsed_time) or overflow.
+// maxRetryAfter bounds the wait a Retry-After header can ask for when nothing else bounds it
+// (retries forever, or no retries), and keeps the arithmetic from overflowing.
 const maxRetryAfter = 5 * time.Minute
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date, at most maxRetryAfter.
-// 0 lets the backoff decide.
+// throttleCap is the longest wait a Retry-After may ask exporterhelper for under the retry
+// policy rc. exporterhelper's retry sender waits max(backoff, Retry-After) and gives up at once
+// when that wait would end past max_elapsed_time; its backoff alone never waits longer than
+// max_interval × (1 + randomization_factor). A Retry-After capped at max_interval therefore
+// leaves the point where exporterhelper gives up within the bound the backoff alone sets, and
+// at half of max_elapsed_time it leaves room for at least one retry. A longer wait is reached by
+// retrying every max_interval: each early retry costs one request that is throttled again.
+func throttleCap(rc configretry.BackOffConfig) time.Duration {
+	if !rc.Enabled || rc.MaxElapsedTime <= 0 {
+		// Without retries the delay is not used; retrying forever, nothing makes a wait fatal.
+		return maxRetryAfter
+	}
+	return max(0, min(rc.MaxInterval, rc.MaxElapsedTime/2, maxRetryAfter))
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date. It returns the wait asked
+// for, at most maxRetryAfter; 0 lets the backoff decide.
 func retryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -727,7 +750,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 		if secs < 0 {
 			return 0
 		}
-		return min(time.Duration(min(secs, int64(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter)
+		return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {

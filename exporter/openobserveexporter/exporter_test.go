@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -300,15 +301,15 @@ func TestNetworkErrorsAreRetryable(t *testing.T) {
 }
 
 // TestRetriedThrottlingDoesNotDuplicateRows sends 12 records in requests of 5; the second
-// request is throttled with Retry-After: 1. The retry sends only the 7 records not yet
-// stored, after at least a second, and every record is stored exactly once.
+// request is throttled with Retry-After: 1, within max_interval. The retry sends only the 7
+// records not yet stored, after at least a second, and every record is stored exactly once.
 func TestRetriedThrottlingDoesNotDuplicateRows(t *testing.T) {
 	srv := openobservetest.NewServer(t, openobservetest.Options{})
 	h := newHarness(t, srv, func(cfg *Config) {
 		cfg.MaxRequestRecords = 5
 		cfg.RetryConfig.Enabled = true
 		cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
-		cfg.RetryConfig.MaxInterval = 50 * time.Millisecond
+		cfg.RetryConfig.MaxInterval = 2 * time.Second
 		cfg.RetryConfig.MaxElapsedTime = 30 * time.Second
 	})
 	srv.Inject(openobservetest.Response{Status: http.StatusServiceUnavailable, RetryAfter: "1", After: 1})
@@ -329,6 +330,32 @@ func TestRetriedThrottlingDoesNotDuplicateRows(t *testing.T) {
 	assert.Equal(t, []int{5, 5, 2}, []int{reqs[0].Records, reqs[2].Records, reqs[3].Records})
 	assert.GreaterOrEqual(t, reqs[2].Time.Sub(reqs[1].Time), time.Second, "Retry-After is honoured")
 	assert.Equal(t, int64(12), h.sent(t))
+}
+
+// TestALongRetryAfterDoesNotMakeExporterhelperGiveUp: OpenObserve asks for a wait as long as
+// the whole retry budget or longer. exporterhelper gives up at once when a throttle delay ends
+// past max_elapsed_time, so the records would be dropped after one request; the exporter asks
+// for at most max_interval and they arrive. The retry settings are the defaults scaled down
+// 1000× (5 ms, ×1.5 up to 30 ms, give up after 300 ms); Retry-After is not scaled.
+func TestALongRetryAfterDoesNotMakeExporterhelperGiveUp(t *testing.T) {
+	for _, ra := range []string{"300", "3600", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)} {
+		t.Run("Retry-After "+ra, func(t *testing.T) {
+			srv := openobservetest.NewServer(t, openobservetest.Options{})
+			h := newHarness(t, srv, func(cfg *Config) {
+				cfg.RetryConfig = configretry.NewDefaultBackOffConfig()
+				cfg.RetryConfig.InitialInterval /= 1000
+				cfg.RetryConfig.MaxInterval /= 1000
+				cfg.RetryConfig.MaxElapsedTime /= 1000
+			})
+			srv.Inject(openobservetest.Response{Status: http.StatusTooManyRequests, RetryAfter: ra})
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), genericLogs(3)))
+			assert.Equal(t, 3, srv.RowCount("default", "cloudtrail_events"))
+			reqs := srv.Requests()
+			require.Len(t, reqs, 2)
+			assert.Equal(t, http.StatusTooManyRequests, reqs[0].Status)
+			assert.Equal(t, http.StatusOK, reqs[1].Status)
+		})
+	}
 }
 
 func TestServerErrorsAreRetriedUntilStored(t *testing.T) {
@@ -612,10 +639,56 @@ func TestRetryAfter(t *testing.T) {
 	assert.Equal(t, time.Duration(0), retryAfter("", now))
 	assert.Equal(t, time.Duration(0), retryAfter("-3", now))
 	assert.Equal(t, time.Duration(0), retryAfter("soon", now))
+	assert.Equal(t, 300*time.Second, retryAfter("300", now))
 	assert.Equal(t, maxRetryAfter, retryAfter("99999999999", now), "clamped, no overflow")
 	assert.Equal(t, maxRetryAfter, retryAfter(now.Add(48*time.Hour).UTC().Format(http.TimeFormat), now))
 	assert.Equal(t, 90*time.Second, retryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now))
 	assert.Equal(t, time.Duration(0), retryAfter(now.Add(-time.Minute).Format(http.TimeFormat), now))
+}
+
+func TestThrottleCapKeepsRetryAfterWithinTheRetryBudget(t *testing.T) {
+	def := configretry.NewDefaultBackOffConfig()
+	tests := []struct {
+		name string
+		set  func(*configretry.BackOffConfig)
+		want time.Duration
+	}{
+		{"the default policy honours up to max_interval", func(*configretry.BackOffConfig) {}, 30 * time.Second},
+		{"a max_interval as long as max_elapsed_time leaves room for a retry", func(c *configretry.BackOffConfig) {
+			c.MaxInterval, c.MaxElapsedTime = time.Minute, time.Minute
+		}, 30 * time.Second},
+		{"retrying forever honours up to five minutes", func(c *configretry.BackOffConfig) { c.MaxElapsedTime = 0 }, maxRetryAfter},
+		{"a long max_interval is bounded by five minutes too", func(c *configretry.BackOffConfig) {
+			c.MaxInterval, c.MaxElapsedTime = time.Hour, 24*time.Hour
+		}, maxRetryAfter},
+		{"without retries nothing is waited for", func(c *configretry.BackOffConfig) { c.Enabled = false }, maxRetryAfter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := def
+			tt.set(&rc)
+			require.NoError(t, rc.Validate())
+			got := throttleCap(rc)
+			assert.Equal(t, tt.want, got)
+			if rc.Enabled && rc.MaxElapsedTime > 0 {
+				assert.LessOrEqual(t, got, rc.MaxInterval, "never longer than the backoff's own longest wait")
+				assert.LessOrEqual(t, got, rc.MaxElapsedTime/2, "a retry fits in the budget")
+			}
+		})
+	}
+}
+
+func TestALongRetryAfterIsCappedAndSaysSo(t *testing.T) {
+	srv := openobservetest.NewServer(t, openobservetest.Options{})
+	cfg := testConfig() // the default retry policy
+	cfg.Endpoint = srv.URL()
+	e := newTestLogsExporter(t, cfg)
+	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
+	srv.Inject(openobservetest.Response{Status: http.StatusServiceUnavailable, RetryAfter: "300"})
+	err := e.pushLogs(context.Background(), oneGenericLog("x"))
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "Throttle (30s)")
+	assert.ErrorContains(t, err, "asked for a wait of 5m0s, longer than retry_on_failure allows, so the retry comes after 30s")
 }
 
 func TestClassify(t *testing.T) {
