@@ -152,7 +152,9 @@ type pushState struct {
 	newest    int64
 
 	retimed     int
-	dropped     int
+	dropped     int   // records dropped for being outside the ingestion window
+	stored      int   // records OpenObserve acknowledged
+	failed      int   // records given up on, for any reason
 	retryErr    error // a retryable failure: stop and hand back what is left
 	fatalErr    error // a failure every further request would repeat (401): stop and drop the rest
 	fatalReason string
@@ -177,7 +179,7 @@ func (st *pushState) reset(n int) {
 	st.nowMicros = st.now.UnixMicro()
 	st.oldest = st.now.Add(-st.e.cfg.MaxEventAge + windowMargin).UnixMicro()
 	st.newest = st.now.Add(st.e.cfg.MaxEventFuture - windowMargin).UnixMicro()
-	st.retimed, st.dropped = 0, 0
+	st.retimed, st.dropped, st.stored, st.failed = 0, 0, 0, 0
 	st.retryErr, st.fatalErr = nil, nil
 	st.permanent = st.permanent[:0]
 }
@@ -352,16 +354,14 @@ func (st *pushState) sendRange(ctx context.Context, b *batch, i, j int) {
 				st.retimed++
 			}
 		}
+		st.stored += res.stored
 		st.e.telemetry.ExporterOpenobserveSentLogRecords.Add(ctx, int64(res.stored))
 		if res.failed > 0 {
 			// OpenObserve's answer does not say which records failed, so none can be resent
-			// without duplicating stored rows. They are counted and logged (post warns); when
-			// some were stored, the push is a partial success, as in OTLP, not a failure of
-			// every record.
+			// without duplicating stored rows. They are counted and logged (post warns); result
+			// decides whether the push fails.
 			st.fail(res.reason, res.failed)
-			if res.stored == 0 {
-				st.permanent = append(st.permanent, res.err)
-			}
+			st.permanent = append(st.permanent, res.err)
 		}
 	case resultTooLarge:
 		if n == 1 {
@@ -399,6 +399,7 @@ func (st *pushState) markDone(b *batch, i, j int) {
 }
 
 func (st *pushState) fail(reason string, n int) {
+	st.failed += n
 	st.e.telemetry.ExporterOpenobserveFailedLogRecords.Add(context.Background(), int64(n),
 		metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason))))
 }
@@ -420,11 +421,12 @@ func (st *pushState) result(ld plog.Logs) error {
 		if len(st.permanent) > 0 {
 			// Those records will not be retried: say why now, the retry error is about others.
 			e.logger.Warn("log records OpenObserve cannot store were dropped",
-				zap.Error(joinDistinct(st.permanent)))
+				zap.Int("stored", st.stored), zap.Int("dropped", st.failed), zap.Error(joinDistinct(st.permanent)))
 		}
 		rest := unsent(ld, st.done)
 		return consumererror.NewLogs(st.retryErr, rest)
 	}
+	errs := st.permanent
 	if st.fatalErr != nil {
 		left := 0
 		for _, d := range st.done {
@@ -435,11 +437,22 @@ func (st *pushState) result(ld plog.Logs) error {
 		if left > 0 {
 			st.fail(st.fatalReason, left)
 		}
-		return consumererror.NewPermanent(st.fatalErr)
+		errs = append([]error{st.fatalErr}, errs...)
 	}
-	if len(st.permanent) > 0 {
-		return consumererror.NewPermanent(joinDistinct(st.permanent))
+	if len(errs) == 0 {
+		return nil
 	}
+	if st.stored == 0 {
+		return consumererror.NewPermanent(joinDistinct(errs))
+	}
+	// Part of the push was stored, the rest failed for good. exporterhelper cannot be told so:
+	// on any error it counts every record of the push as failed, and with sending_queue off
+	// the receiver answers Firehose with an error, so Firehose sends the whole request again
+	// and OpenObserve stores the acknowledged rows twice. Reporting the push as a success (as
+	// an OTLP partial success is) resends nothing and loses nothing more: the refused records
+	// cannot be stored by a retry either. They are counted by reason and logged here.
+	e.logger.Warn("log records OpenObserve cannot store were dropped",
+		zap.Int("stored", st.stored), zap.Int("dropped", st.failed), zap.Error(joinDistinct(errs)))
 	return nil
 }
 

@@ -89,6 +89,14 @@ func (h *harness) counter(t *testing.T, name, key, value string) int64 {
 	return total
 }
 
+// droppedWarning returns the error of the one warning about records a push could not store.
+func droppedWarning(t *testing.T, h *harness) string {
+	t.Helper()
+	warn := h.logs.FilterMessage("log records OpenObserve cannot store were dropped").All()
+	require.Len(t, warn, 1)
+	return fmt.Sprint(warn[0].ContextMap()["error"])
+}
+
 func (h *harness) failed(t *testing.T, reason string) int64 {
 	return h.counter(t, "exporter_openobserve_failed_log_records", "reason", reason)
 }
@@ -371,6 +379,54 @@ func TestServerErrorsAreRetriedUntilStored(t *testing.T) {
 	assert.Equal(t, 3, srv.Counters().ByStatus[http.StatusBadGateway])
 }
 
+// TestAPushPartlyStoredIsNotAFailure: OpenObserve stores the first request of a push and
+// refuses the second. An error would make exporterhelper count every record as failed, the
+// stored ones too, and, with sending_queue off, make the receiver answer Firehose with an
+// error, so Firehose would resend the stored rows. The push succeeds; this exporter's own
+// counters tell stored and refused records apart, and a warning names what was dropped.
+func TestAPushPartlyStoredIsNotAFailure(t *testing.T) {
+	tests := []struct {
+		name   string
+		inject openobservetest.Response
+		reason string
+	}{
+		{"a 400 for the second request", openobservetest.Response{Status: http.StatusBadRequest, Body: `{"code":400,"message":"Invalid json"}`, After: 1}, reasonInvalid},
+		{"a 401 for the second request", openobservetest.Response{Status: http.StatusUnauthorized, After: 1}, reasonUnauthorized},
+		{"a 200 storing nothing of the second request", openobservetest.Response{Status: http.StatusOK, After: 1,
+			Body: `{"code":200,"status":[{"name":"cloudtrail_events","successful":0,"failed":3,"error":"Failed to cast seq to type Utf8"}]}`}, reasonSchemaConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := openobservetest.NewServer(t, openobservetest.Options{})
+			h := newHarness(t, srv, func(cfg *Config) { cfg.MaxRequestRecords = 3 })
+			srv.Inject(tt.inject)
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), genericLogs(6)))
+
+			assert.Equal(t, 3, srv.RowCount("default", "cloudtrail_events"))
+			assert.Len(t, srv.Requests(), 2, "nothing is resent")
+			assert.Equal(t, int64(3), h.sent(t))
+			assert.Equal(t, int64(3), h.failed(t, tt.reason))
+			assert.Equal(t, int64(0), h.counter(t, "exporter_send_failed_log_records", "", ""), "exporterhelper does not count stored records as failed")
+			assert.Equal(t, int64(6), h.counter(t, "exporter_sent_log_records", "", ""))
+			warn := h.logs.FilterMessage("log records OpenObserve cannot store were dropped").All()
+			require.Len(t, warn, 1)
+			assert.Equal(t, zap.WarnLevel, warn[0].Level)
+			assert.Equal(t, int64(3), warn[0].ContextMap()["stored"])
+			assert.Equal(t, int64(3), warn[0].ContextMap()["dropped"])
+		})
+	}
+	t.Run("a push of which nothing was stored is a permanent failure", func(t *testing.T) {
+		srv := openobservetest.NewServer(t, openobservetest.Options{})
+		h := newHarness(t, srv, func(cfg *Config) { cfg.MaxRequestRecords = 3 })
+		srv.Inject(openobservetest.Response{Status: http.StatusBadRequest, Times: 2})
+		err := h.exp.ConsumeLogs(context.Background(), genericLogs(6))
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err))
+		assert.Equal(t, int64(6), h.failed(t, reasonInvalid))
+		assert.Equal(t, int64(6), h.counter(t, "exporter_send_failed_log_records", "", ""))
+	})
+}
+
 func TestTooLargeRequestsAreSplitUntilTheyFit(t *testing.T) {
 	const limit = 3000
 	srv := openobservetest.NewServer(t, openobservetest.Options{
@@ -395,10 +451,8 @@ func TestTooLargeRequestsAreSplitUntilTheyFit(t *testing.T) {
 	}
 	require.Positive(t, tooLarge, "the corpus has events over %d bytes", limit)
 
-	err := h.exp.ConsumeLogs(context.Background(), ld)
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err))
-	assert.ErrorContains(t, err, "too large (413)")
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld), "a partial success")
+	assert.Contains(t, droppedWarning(t, h), "too large (413)")
 	assert.Equal(t, len(records)-tooLarge, srv.RowCount("default", "cloudtrail_events"))
 	assert.Equal(t, int64(tooLarge), h.failed(t, reasonTooLarge))
 	assert.Equal(t, int64(len(records)-tooLarge), h.sent(t))
@@ -419,11 +473,9 @@ func TestOpenObservesColumnLimitSplitsRequests(t *testing.T) {
 	stored := srv.RowCount("default", "cloudtrail_events")
 	dropped := int(h.failed(t, reasonTooManyColumns))
 	assert.Equal(t, len(records), stored+dropped)
+	require.NoError(t, err)
 	if dropped > 0 {
-		require.Error(t, err)
-		assert.ErrorContains(t, err, "ZO_COLS_PER_RECORD_LIMIT")
-	} else {
-		require.NoError(t, err)
+		assert.Contains(t, droppedWarning(t, h), "ZO_COLS_PER_RECORD_LIMIT")
 	}
 	for _, r := range srv.Requests() {
 		if r.Status == http.StatusOK {
@@ -440,10 +492,8 @@ func TestARecordWithMoreColumnsThanTheLimitIsDropped(t *testing.T) {
 	for i := range 20 {
 		wide.Attributes().PutInt(fmt.Sprintf("a%d", i), int64(i))
 	}
-	err := h.exp.ConsumeLogs(context.Background(), ld)
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err))
-	assert.ErrorContains(t, err, "more than max_request_columns (10)")
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld), "a partial success")
+	assert.Contains(t, droppedWarning(t, h), "more than max_request_columns (10)")
 	assert.Equal(t, 1, srv.RowCount("default", "cloudtrail_events"))
 	assert.Equal(t, int64(1), h.failed(t, reasonTooManyColumns))
 }
@@ -580,10 +630,8 @@ func TestAForbiddenOrganizationDoesNotStopTheOthers(t *testing.T) {
 	genericLogs(3).ResourceLogs().At(0).ScopeLogs().MoveAndAppendTo(rl.ScopeLogs())
 	other.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
 
-	err := h.exp.ConsumeLogs(context.Background(), ld)
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err))
-	assert.ErrorContains(t, err, `organization "other" (403)`)
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld), "a partial success")
+	assert.Contains(t, droppedWarning(t, h), `organization "other" (403)`)
 	assert.Equal(t, 2, srv.RowCount("default", "cloudtrail_events"))
 	assert.Equal(t, int64(3), h.failed(t, reasonUnauthorized))
 	assert.Equal(t, 1, srv.Counters().ByStatus[http.StatusForbidden], "one refusal is enough for the destination")
