@@ -153,7 +153,8 @@ type pushState struct {
 
 	retimed     int
 	dropped     int   // records dropped for being outside the ingestion window
-	stored      int   // records OpenObserve acknowledged
+	stored      int   // records OpenObserve stored in their stream
+	acked       bool  // OpenObserve wrote some row of the push, in any stream
 	failed      int   // records given up on, for any reason
 	retryErr    error // a retryable failure: stop and hand back what is left
 	fatalErr    error // a failure every further request would repeat (401): stop and drop the rest
@@ -180,6 +181,7 @@ func (st *pushState) reset(n int) {
 	st.oldest = st.now.Add(-st.e.cfg.MaxEventAge + windowMargin).UnixMicro()
 	st.newest = st.now.Add(st.e.cfg.MaxEventFuture - windowMargin).UnixMicro()
 	st.retimed, st.dropped, st.stored, st.failed = 0, 0, 0, 0
+	st.acked = false
 	st.retryErr, st.fatalErr = nil, nil
 	st.permanent = st.permanent[:0]
 }
@@ -348,6 +350,7 @@ func (st *pushState) sendRange(ctx context.Context, b *batch, i, j int) {
 	}
 	switch res.kind {
 	case resultStored:
+		st.acked = st.acked || res.acked
 		st.markDone(b, i, j)
 		for _, r := range b.rows[i:j] {
 			if st.retimedRec[r.record] {
@@ -362,6 +365,11 @@ func (st *pushState) sendRange(ctx context.Context, b *batch, i, j int) {
 			// decides whether the push fails.
 			st.fail(res.reason, res.failed)
 			st.permanent = append(st.permanent, res.err)
+		}
+		if res.copyFailed > 0 {
+			// Copies an OpenObserve pipeline could not write: the records themselves were
+			// stored, so they are counted and logged (interpret warns), not failed.
+			st.e.countFailed(res.copyReason, res.copyFailed)
 		}
 	case resultTooLarge:
 		if n == 1 {
@@ -400,7 +408,11 @@ func (st *pushState) markDone(b *batch, i, j int) {
 
 func (st *pushState) fail(reason string, n int) {
 	st.failed += n
-	st.e.telemetry.ExporterOpenobserveFailedLogRecords.Add(context.Background(), int64(n),
+	st.e.countFailed(reason, n)
+}
+
+func (e *logsExporter) countFailed(reason string, n int) {
+	e.telemetry.ExporterOpenobserveFailedLogRecords.Add(context.Background(), int64(n),
 		metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason))))
 }
 
@@ -442,10 +454,10 @@ func (st *pushState) result(ld plog.Logs) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	if st.stored == 0 {
+	if !st.acked {
 		return consumererror.NewPermanent(joinDistinct(errs))
 	}
-	// Part of the push was stored, the rest failed for good. exporterhelper cannot be told so:
+	// Part of the push was stored (in its streams or, by an OpenObserve pipeline, in others), the rest failed for good. exporterhelper cannot be told so:
 	// on any error it counts every record of the push as failed, and with sending_queue off
 	// the receiver answers Firehose with an error, so Firehose sends the whole request again
 	// and OpenObserve stores the acknowledged rows twice. Reporting the push as a success (as
@@ -534,10 +546,16 @@ const (
 
 type sendResult struct {
 	kind   resultKind
-	stored int // records OpenObserve stored
-	failed int // records it reported failed (resultStored)
+	stored int // records OpenObserve stored in the request's stream
+	failed int // records it did not store there (resultStored)
 	reason string
 	err    error
+	// acked: OpenObserve wrote some row of the request, in its stream or another one.
+	acked bool
+	// copyFailed counts rows an OpenObserve pipeline failed to write to streams other than the
+	// request's, of copyReason (resultStored).
+	copyFailed int
+	copyReason string
 }
 
 // ingestAnswer is OpenObserve's answer to _json.
@@ -645,8 +663,15 @@ func (e *logsExporter) send(ctx context.Context, b *batch, body []byte, n int) s
 // interpret reads a 2xx answer. OpenObserve answers 200 even when it dropped records, and says
 // so in "failed". Rows it stored cannot be told apart from those it dropped, so a partially
 // failed request is never resent (that would duplicate the stored rows): its failures are
-// counted and reported as permanent. Only a request of which nothing was stored, for a reason
-// that may pass, is retried.
+// counted and reported as permanent. Only a request of which nothing was written anywhere, for
+// a reason that may pass, is retried.
+//
+// The answer has one status per stream written. Without an OpenObserve pipeline that is the
+// request's stream; a pipeline can write the records to other streams instead or as well, so
+// the sum of "successful" can reach the records sent while a stream failed. The request's own
+// stream, when listed, says what was stored; failures of other streams are copies that were not
+// written. When it is not listed (the pipeline routed the records elsewhere), the totals are
+// read as the records', and failures beyond the records not stored are copies.
 func (e *logsExporter) interpret(ctx context.Context, b *batch, answer ingestAnswer, parseErr error, n int) sendResult {
 	dest := b.org + "/" + b.stream
 	if parseErr != nil || (len(answer.Status) == 0 && answer.Code == 0) {
@@ -657,31 +682,73 @@ func (e *logsExporter) interpret(ctx context.Context, b *batch, answer ingestAns
 		return e.outcome(ctx, "throttled", sendResult{kind: resultRetryable,
 			err: exporterhelper.NewThrottleRetry(fmt.Errorf("OpenObserve is throttling ingestion into %s (code %d in the answer): %s", dest, answer.Code, answer.Message), 0)})
 	}
-	stored, failed, lastErr := 0, 0, ""
-	for _, s := range answer.Status {
-		stored += s.Successful
-		failed += s.Failed
+	written, failedRows, lastErr := 0, 0, ""
+	own := -1
+	for i, s := range answer.Status {
+		written += max(s.Successful, 0)
+		failedRows += max(s.Failed, 0)
 		if s.Error != "" {
 			lastErr = s.Error
 		}
+		if own < 0 && formatStreamName(s.Name) == b.stream {
+			own = i
+		}
 	}
-	if stored >= n {
-		return e.outcome(ctx, "success", sendResult{kind: resultStored, stored: n})
+	var stored, copyFailed int
+	ownErr, copyErr := lastErr, ""
+	var copyStreams []string
+	if own >= 0 {
+		s := answer.Status[own]
+		stored = min(max(s.Successful, 0), n)
+		copyFailed = failedRows - max(s.Failed, 0)
+		ownErr = s.Error
+		for i, c := range answer.Status {
+			if i != own && c.Failed > 0 {
+				copyStreams = append(copyStreams, c.Name)
+				if c.Error != "" {
+					copyErr = c.Error
+				}
+			}
+		}
+	} else {
+		stored = min(written, n)
+		copyFailed = max(0, failedRows-(n-stored))
+		copyErr = lastErr
+		for _, c := range answer.Status {
+			if c.Failed > 0 {
+				copyStreams = append(copyStreams, c.Name)
+			}
+		}
 	}
-	failed = n - stored // records OpenObserve did not account for were not stored either
-	if stored == 0 && isTransient(lastErr) {
+	failed := n - stored // records OpenObserve did not account for were not stored either
+	if failed == 0 && copyFailed == 0 {
+		return e.outcome(ctx, "success", sendResult{kind: resultStored, stored: n, acked: true})
+	}
+	if written == 0 && isTransient(lastErr) {
 		return e.outcome(ctx, "retryable", sendResult{kind: resultRetryable,
 			err: fmt.Errorf("OpenObserve stored none of %d log records for %s: %s", n, dest, lastErr)})
 	}
-	reason := classify(lastErr)
-	if lastErr == "" {
-		lastErr = "no error given"
+	res := sendResult{kind: resultStored, stored: stored, failed: failed, acked: written > 0}
+	if failed > 0 {
+		res.reason = classify(ownErr)
+		if ownErr == "" {
+			ownErr = "no error given"
+		}
+		e.logger.Warn("OpenObserve did not store every log record of a request",
+			zap.String("organization", b.org), zap.String("stream", b.stream),
+			zap.Int("stored", stored), zap.Int("failed", failed), zap.String("reason", res.reason), zap.String("error", ownErr))
+		res.err = fmt.Errorf("OpenObserve stored %d of %d log records for %s and dropped %d (%s): %s%s", stored, n, dest, failed, res.reason, ownErr, advice(res.reason))
 	}
-	e.logger.Warn("OpenObserve did not store every log record of a request",
-		zap.String("organization", b.org), zap.String("stream", b.stream),
-		zap.Int("stored", stored), zap.Int("failed", failed), zap.String("reason", reason), zap.String("error", lastErr))
-	return e.outcome(ctx, "partial", sendResult{kind: resultStored, stored: stored, failed: failed, reason: reason,
-		err: fmt.Errorf("OpenObserve stored %d of %d log records for %s and dropped %d (%s): %s%s", stored, n, dest, failed, reason, lastErr, advice(reason))})
+	if copyFailed > 0 {
+		res.copyFailed, res.copyReason = copyFailed, classify(copyErr)
+		if copyErr == "" {
+			copyErr = "no error given"
+		}
+		e.logger.Warn("OpenObserve did not write every row to the other streams of its pipeline",
+			zap.String("organization", b.org), zap.String("stream", b.stream), zap.Strings("failed_streams", copyStreams),
+			zap.Int("records", n), zap.Int("failed", copyFailed), zap.String("reason", res.copyReason), zap.String("error", copyErr))
+	}
+	return e.outcome(ctx, "partial", res)
 }
 
 func (e *logsExporter) outcome(ctx context.Context, outcome string, r sendResult) sendResult {

@@ -552,6 +552,86 @@ func TestFailuresInsideA200(t *testing.T) {
 	})
 }
 
+// TestFailuresOfOtherStreamsInsideA200: an OpenObserve pipeline can write the records to more
+// streams than the request's, and its answer then lists each stream, so the sum of
+// "successful" can reach the records sent while some stream failed. Every "failed" is counted
+// and logged; the request's own stream says what was stored; nothing is resent.
+func TestFailuresOfOtherStreamsInsideA200(t *testing.T) {
+	const castErr = "Failed to cast seq to type Utf8"
+	tests := []struct {
+		name       string
+		status     string // the answer's status list, for 3 records sent to cloudtrail_events
+		sent       int64  // records counted as stored
+		failed     int64  // rows counted as failed, by schema_conflict
+		ownWarning bool   // the warning about the request's own records
+		copyWarn   bool   // the warning about other streams
+	}{
+		{
+			name:     "a copy stream that failed is counted though the sum of successful covers the records",
+			status:   `{"name":"cloudtrail_events","successful":3,"failed":0},{"name":"copy","successful":0,"failed":3,"error":"` + castErr + `"}`,
+			sent:     3,
+			failed:   3,
+			copyWarn: true,
+		},
+		{
+			name:       "the request's stream failing in part is read even when a copy succeeded",
+			status:     `{"name":"cloudtrail_events","successful":2,"failed":1,"error":"` + castErr + `"},{"name":"copy","successful":3,"failed":0}`,
+			sent:       2,
+			failed:     1,
+			ownWarning: true,
+		},
+		{
+			name:       "nothing stored in the request's stream but a copy stored is not a push failure, and not retried",
+			status:     `{"name":"cloudtrail_events","successful":0,"failed":3,"error":"memtable is full, try again"},{"name":"copy","successful":3,"failed":0}`,
+			sent:       0,
+			failed:     3,
+			ownWarning: true,
+		},
+		{
+			name:   "a pipeline that routes to other streams only: their counts are the records'",
+			status: `{"name":"routed","successful":3,"failed":0}`,
+			sent:   3,
+		},
+		{
+			name:     "a pipeline that routes to two streams, one failing",
+			status:   `{"name":"routed","successful":3,"failed":0},{"name":"routed_copy","successful":0,"failed":3,"error":"` + castErr + `"}`,
+			sent:     3,
+			failed:   3,
+			copyWarn: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := openobservetest.NewServer(t, openobservetest.Options{})
+			h := newHarness(t, srv, func(cfg *Config) {
+				cfg.RetryConfig.Enabled = true
+				cfg.RetryConfig.InitialInterval = 5 * time.Millisecond
+			})
+			srv.Inject(openobservetest.Response{Status: http.StatusOK, AfterStore: true, Body: `{"code":200,"status":[` + tt.status + `]}`})
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), genericLogs(3)), "something was stored")
+			assert.Len(t, srv.Requests(), 1, "nothing is resent")
+			assert.Equal(t, 3, srv.RowCount("default", "cloudtrail_events"), "the stand-in stored them once")
+			assert.Equal(t, tt.sent, h.sent(t))
+			assert.Equal(t, tt.failed, h.failed(t, reasonSchemaConflict)+h.failed(t, reasonRejected))
+			own := h.logs.FilterMessage("OpenObserve did not store every log record of a request").All()
+			copies := h.logs.FilterMessage("OpenObserve did not write every row to the other streams of its pipeline").All()
+			assert.Equal(t, tt.ownWarning, len(own) == 1, "warning about the request's records")
+			if tt.copyWarn {
+				require.Len(t, copies, 1, "warning about other streams")
+				assert.Contains(t, fmt.Sprint(copies[0].ContextMap()), castErr)
+				assert.Equal(t, int64(3), copies[0].ContextMap()["failed"])
+			} else {
+				assert.Empty(t, copies, "no warning about other streams")
+			}
+			want := "success"
+			if tt.failed > 0 {
+				want = "partial"
+			}
+			assert.Equal(t, int64(1), h.counter(t, "exporter_openobserve_requests", "outcome", want))
+		})
+	}
+}
+
 func TestEventsOutsideTheWindowAreRetimedByDefault(t *testing.T) {
 	srv := openobservetest.NewServer(t, openobservetest.Options{}) // OpenObserve's default 5 h window
 	h := newHarness(t, srv, nil)
