@@ -85,6 +85,46 @@ func BenchmarkFlattenEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkCompressParallel compresses one request body (the 473 real events, encoded as the
+// exporter sends them) from every P at once, as the sending queue's consumers do. With -cpu 2
+// on two cores, a compressor that serialises its callers shows the throughput of one.
+func BenchmarkCompressParallel(b *testing.B) {
+	ld, _, _ := benchCorpus(b, false)
+	cfg := testConfig()
+	wideWindow(cfg)
+	body := []byte{'['}
+	for i, row := range encodeRows(b, newTestLogsExporter(b, cfg), ld) {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, row...)
+	}
+	body = append(body, ']')
+	for _, c := range []struct {
+		name        string
+		compression configcompression.Type
+	}{
+		{"gzip1", configcompression.TypeGzip},
+		{"zstd_fastest", configcompression.TypeZstd},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			comp, err := newCompressor(c.compression, 0)
+			require.NoError(b, err)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					out, _, release := comp.compress(body)
+					if len(out) == 0 {
+						b.Error("nothing compressed")
+					}
+					release()
+				}
+			})
+		})
+	}
+}
+
 func BenchmarkParseEventTime(b *testing.B) {
 	for _, s := range []string{"2024-01-02T03:04:05Z", "2024-12-12 16:04:32.000000000"} {
 		b.Run(fmt.Sprintf("%q", s), func(b *testing.B) {
