@@ -93,7 +93,7 @@ exporters:
     retry_on_failure:
       enabled: true
       initial_interval: 50ms
-      max_interval: 200ms
+      max_interval: 2s # a Retry-After is honoured up to max_interval; the test's is 1 s
       max_elapsed_time: 30s
 service:
   extensions: [health_check]
