@@ -457,10 +457,11 @@ func (st *pushState) result(ld plog.Logs) error {
 	if !st.acked {
 		return consumererror.NewPermanent(joinDistinct(errs))
 	}
-	// Part of the push was stored (in its streams or, by an OpenObserve pipeline, in others), the rest failed for good. exporterhelper cannot be told so:
-	// on any error it counts every record of the push as failed, and with sending_queue off
-	// the receiver answers Firehose with an error, so Firehose sends the whole request again
-	// and OpenObserve stores the acknowledged rows twice. Reporting the push as a success (as
+	// Part of the push was stored (in its streams or, by an OpenObserve pipeline, in others),
+	// the rest failed for good. exporterhelper cannot be told so: on any error it counts every
+	// record of the push as failed, and with sending_queue off the receiver answers Firehose
+	// with an error, so Firehose sends the whole request again and OpenObserve stores the
+	// acknowledged rows twice. Reporting the push as a success (as
 	// an OTLP partial success is) resends nothing and loses nothing more: the refused records
 	// cannot be stored by a retry either. They are counted by reason and logged here.
 	e.logger.Warn("log records OpenObserve cannot store were dropped",
