@@ -24,12 +24,18 @@ func addDocument[V view[V]](d *Decoder, index int, doc V) {
 	case doc.eachElement("Records",
 		func(rec V) {
 			d.stats.Shapes[ShapeRecordsFile]++
-			addCloudTrail(d, rec, resourceKey{}, extras[V]{file: &doc}, 0)
+			ex := extras[V]{}
+			if doc.memberCount("Records") > 0 {
+				ex.file = &doc
+			}
+			addCloudTrail(d, rec, resourceKey{}, ex, 0)
 		},
 		func(i int) {
 			d.stats.Shapes[ShapeRecordsFile]++
 			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
-			putFileMembers(lr.Attributes(), doc)
+			if doc.memberCount("Records") > 0 {
+				putFileMembers(lr.Attributes(), doc)
+			}
 			doc.elementToBody(lr, "Records", i)
 		}):
 		if d.stats.Shapes[ShapeRecordsFile] == before && doc.memberCount("Records") > 0 {
