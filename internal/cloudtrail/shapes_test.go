@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -249,8 +250,12 @@ func FuzzAddRecord(f *testing.F) {
 	f.Add(payload)
 	f.Add(replay.Gzip(payload))
 	f.Add([]byte(`{"Records":[{"eventVersion":"1.0","eventTime":"x"},1,"s"]}`))
+	f.Add([]byte(`{"Records":[],"source":null}`))
+	f.Add([]byte("\x00")) // a NUL byte is not the end of the input
+	f.Add([]byte("{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"1\",\"logEvents\":[{\"id\":7,\"timestamp\":-5,\"message\":\" {\\\"eventVersion\\\":\\\"1\\\",\\\"eventTime\\\":\\\"0001-01-01T00:00:00Z\\\"} \"}]}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, raw := range []bool{false, true} {
+		var mapped [2][]string
+		for i, raw := range []bool{false, true} {
 			d := NewDecoder(Options{RawBody: raw, MaxRecordSize: 1 << 20})
 			d.Begin(Request{Received: time.Unix(1, 0)})
 			d.AddRecord(0, bytes.Clone(data))
@@ -260,8 +265,28 @@ func FuzzAddRecord(f *testing.F) {
 			}
 			_, err := (&plog.ProtoMarshaler{}).MarshalLogs(logs)
 			require.NoError(t, err)
+			mapped[i] = mappingOf(logs)
 		}
+		require.Equal(t, mapped[0], mapped[1], "body_format map and raw map %q alike", data)
 	})
+}
+
+// mappingOf describes every log record as what does not depend on the body format: its
+// resource, name, times, severity and attributes (but the number literals, which only map
+// bodies need).
+func mappingOf(logs plog.Logs) []string {
+	var out []string
+	for _, rl := range logs.ResourceLogs().All() {
+		res := rl.Resource().Attributes().AsRaw()
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				attrs := lr.Attributes().AsRaw()
+				delete(attrs, KeyNumberLiterals)
+				out = append(out, fmt.Sprintf("%v %s %d %d %v %#v", res, lr.EventName(), lr.Timestamp(), lr.ObservedTimestamp(), lr.SeverityNumber(), attrs))
+			}
+		}
+	}
+	return out
 }
 
 // onlyEmptyContainers reports whether data (gzip or not) is JSON documents that are all

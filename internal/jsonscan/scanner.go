@@ -445,7 +445,10 @@ func (s *Scanner) skip(depth int) error {
 		_, err := s.Literal()
 		return err
 	case 0:
-		return ErrEOF
+		if s.pos >= len(s.buf) {
+			return ErrEOF
+		}
+		fallthrough // a NUL byte, not the end
 	default:
 		_, _, err := s.Number()
 		return err
