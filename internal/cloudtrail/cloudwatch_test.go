@@ -176,3 +176,16 @@ func TestTheOtherMembersOfARecordsFileAreKept(t *testing.T) {
 		})
 	}
 }
+
+func TestNullSubscriptionFiltersAreNoAttribute(t *testing.T) {
+	p := otelPayload(t)
+	p["subscriptionFilters"] = nil
+	for format, opts := range bodyFormats() {
+		logs, _ := decodeAll(t, opts, gzipJSON(t, p), gzipJSON(t, p))
+		require.Equal(t, 2, logs.LogRecordCount(), format)
+		require.Equal(t, 1, logs.ResourceLogs().Len(), format)
+		res := logs.ResourceLogs().At(0).Resource().Attributes().AsRaw()
+		assert.NotContains(t, res, KeySubscriptionFilters, format)
+		assert.Equal(t, []any{"/aws/cloudtrail/logs"}, res[KeyLogGroupNames], format)
+	}
+}

@@ -42,3 +42,27 @@ func TestANonCloudTrailEventKeepsItsResourcesAsAnAttribute(t *testing.T) {
 		})
 	}
 }
+
+func TestANullEnvelopeMemberAfterOneOfTheSameNameMapsAlikeInBothFormats(t *testing.T) {
+	const rest = `"detail-type":"AWS API Call via CloudTrail","source":"aws.s3","account":"111122223333","region":"us-east-1",` +
+		`"detail":{"eventVersion":"1.08","eventType":"AwsApiCall","eventName":"GetObject","eventTime":"2024-01-01T00:00:00Z"}`
+	for event, want := range map[string]any{
+		`{"version":"0","id":"A","event_id":null,` + rest + `}`: "A", // two keys, one attribute name: the null one is none
+		`{"version":"0","event_id":null,"id":"A",` + rest + `}`: "A",
+		`{"version":"0","id":"A","id":null,` + rest + `}`:       nil, // a repeated key: the last, null, wins
+		`{"version":"0","id":null,"id":"A",` + rest + `}`:       "A",
+	} {
+		for format, opts := range bodyFormats() {
+			logs, _ := decodeAll(t, opts, []byte(event))
+			require.Equal(t, 1, logs.LogRecordCount())
+			got, ok := allRecords(logs)[0].Attributes().Get(KeyEventBridgeID)
+			if want == nil {
+				assert.False(t, ok, "%s: %s", format, event)
+				continue
+			}
+			if assert.True(t, ok, "%s: %s", format, event) {
+				assert.Equal(t, want, got.AsRaw(), "%s: %s", format, event)
+			}
+		}
+	}
+}

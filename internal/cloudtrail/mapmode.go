@@ -60,7 +60,7 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 	vd.newDocument()
 	vd.sc.Consume('{')
 	vd.path = append(vd.path, pathElem{index: -1})
-	ok, hasDetail, nulls := true, false, false
+	ok, hasDetail := true, false
 	replaced := replacedKeys{} // a repeated member takes its number literals along
 	for first := true; ok; first = false {
 		more, err := vd.sc.More('}', first)
@@ -79,6 +79,12 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 				vd.noteReplaced(&replaced, k)
 			}
 			ok, hasDetail = vd.decode(lr.Body()) == nil, true
+		} else if vd.sc.Peek() == 'n' {
+			// A null member is no attribute. Past an attribute of the same name (a repeated
+			// key, or two keys of one name), which one wins is the general path's to say.
+			lit, err := vd.sc.Literal()
+			_, exists := attrs.Get(envelopeKey(k))
+			ok = err == nil && lit == 'n' && !exists
 		} else {
 			n := attrs.Len()
 			v := attrs.PutEmpty(envelopeKey(k))
@@ -86,13 +92,9 @@ func (d *Decoder) addEnvelope(docs *jsonscan.Scanner) bool {
 				vd.noteReplaced(&replaced, k)
 			}
 			ok = vd.decode(v) == nil
-			nulls = nulls || v.Type() == pcommon.ValueTypeEmpty
 		}
 	}
 	vd.dropReplaced(&replaced)
-	if nulls { // absent or null fields produce no attribute
-		attrs.RemoveIf(func(_ string, v pcommon.Value) bool { return v.Type() == pcommon.ValueTypeEmpty })
-	}
 	rec := mapView{m: lr.Body().Map(), d: d, vd: vd}
 	if !ok || !hasDetail || lr.Body().Type() != pcommon.ValueTypeMap || !isCloudTrailDetail(envString(attrs, KeyEventBridgeDetail), rec) {
 		d.resetEnvelope()

@@ -274,8 +274,11 @@ func cloudWatchContextOf[V view[V]](d *Decoder, env V) *cloudWatchContext {
 	if env.has("subscriptionFilters") {
 		filters = pcommon.NewMap()
 		env.putAttr(filters, "f", "subscriptionFilters")
-		f, _ := filters.Get("f")
-		id.filters = fmt.Sprintf("%#v", f.AsRaw()) // a list of a few names, in real data
+		if f, ok := filters.Get("f"); ok {
+			id.filters = fmt.Sprintf("%#v", f.AsRaw()) // a list of a few names, in real data
+		} else {
+			filters = pcommon.Map{} // null: no attribute
+		}
 	}
 	if c, ok := d.cloudWatch[id]; ok {
 		return c

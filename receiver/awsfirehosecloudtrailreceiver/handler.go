@@ -292,7 +292,7 @@ func readAll(src io.Reader, hint int64) ([]byte, error) {
 			// Full: look for more before growing, so that a body of exactly hint bytes
 			// does not grow its buffer at the end.
 			var probe [512]byte
-			n, err := io.ReadFull(src, probe[:])
+			n, err := readSome(src, probe[:])
 			if n == 0 {
 				if err == io.EOF {
 					err = nil
@@ -309,11 +309,11 @@ func readAll(src io.Reader, hint int64) ([]byte, error) {
 			grown := make([]byte, len(buf), max(size, len(buf)+n))
 			copy(grown, buf)
 			buf = append(grown, probe[:n]...)
+			if err == io.EOF {
+				return buf, nil
+			}
 			if err != nil {
-				if err == io.EOF || err == io.ErrUnexpectedEOF {
-					err = nil
-				}
-				return buf, err
+				return buf, err // a body cut short (io.ErrUnexpectedEOF) among them
 			}
 			continue
 		}
@@ -324,6 +324,15 @@ func readAll(src io.Reader, hint int64) ([]byte, error) {
 		}
 		if err != nil {
 			return buf, err
+		}
+	}
+}
+
+// readSome reads into p until it has some bytes or an error (a Reader may return 0, nil).
+func readSome(src io.Reader, p []byte) (int, error) {
+	for {
+		if n, err := src.Read(p); n > 0 || err != nil {
+			return n, err
 		}
 	}
 }

@@ -2,8 +2,12 @@ package awsfirehosecloudtrailreceiver
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -51,5 +55,33 @@ func TestABodyLargerOrSmallerThanClaimedIsReadWhole(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, buf, tc.size, "%+v", tc)
 		assert.LessOrEqual(t, cap(buf), max(tc.hint, 2*tc.size+512, 1024), "%+v", tc)
+	}
+}
+
+func TestABodyCutShortIsAnErrorWhereverItEnds(t *testing.T) {
+	const hint = 1024
+	for _, sent := range []int{0, 100, hint - 1, hint, hint + 1, hint + 100, hint + 600, 3 * hint} {
+		r := io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("x"), sent)), iotest.ErrReader(io.ErrUnexpectedEOF))
+		_, err := readAll(r, hint)
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "%d bytes of %d", sent, hint)
+	}
+}
+
+func TestATruncatedGzipBodyIsRefusedWhateverItsSize(t *testing.T) {
+	h := &handler{maxBody: 1 << 20}
+	for pad := 0; pad < 1200; pad += 7 {
+		plain := []byte(`{"requestId":"r","timestamp":1,"records":[{"data":"` + strings.Repeat("QUFB", pad/4) + `"}]}`)
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		_, err := zw.Write(plain)
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		cut := gz.Bytes()[:gz.Len()-8] // without the CRC-32 and length trailer
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(cut))
+		req.Header.Set("Content-Encoding", "gzip")
+		body, rerr := h.readBody(req)
+		if assert.NotNil(t, rerr, "pad %d: %d bytes of gzip accepted as %d bytes", pad, len(cut), len(body)) {
+			assert.Equal(t, http.StatusBadRequest, rerr.status, "pad %d: %s", pad, rerr.msg)
+		}
 	}
 }
