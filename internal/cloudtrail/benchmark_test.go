@@ -3,6 +3,7 @@ package cloudtrail
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,4 +69,31 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		report(b)
 	})
+}
+
+// BenchmarkHostileBigObject decodes a record whose requestParameters is one object of 200,000
+// members (past bigObject, where bigObjectMembers takes over), of scalars or of small
+// containers: hostile input, which must stay linear and within pdata's own memory cost.
+func BenchmarkHostileBigObject(b *testing.B) {
+	for _, member := range []string{`1`, `"s"`, `[{"a":1}]`, `{"a":{"b":[1]}}`} {
+		var in bytes.Buffer
+		in.WriteString(`{"eventVersion":"1.08","eventName":"A","requestParameters":{`)
+		for i := range 200_000 {
+			if i > 0 {
+				in.WriteByte(',')
+			}
+			fmt.Fprintf(&in, `"k%d":%s`, i, member)
+		}
+		in.WriteString(`}}`)
+		b.Run(member, func(b *testing.B) {
+			b.SetBytes(int64(in.Len()))
+			b.ReportAllocs()
+			d := NewDecoder(Options{})
+			for b.Loop() {
+				d.Begin(Request{RequestID: "r", Received: time.Unix(1700000000, 0)})
+				d.AddRecord(0, bytes.Clone(in.Bytes()))
+				d.Finish()
+			}
+		})
+	}
 }

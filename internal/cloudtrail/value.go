@@ -356,10 +356,11 @@ func startBigObject(m pcommon.Map, more int) bigObjectMembers {
 // for. The last of repeated keys wins, as with PutEmpty, and takes the number literals of the
 // value it replaced along (r).
 func (b bigObjectMembers) member(d *valueDecoder, r *replacedKeys, k string) pcommon.Value {
-	if _, again := b.index[k]; again {
+	n := len(b.index)
+	b.index[k] = b.values.Len()
+	if len(b.index) == n { // k came before
 		d.noteReplaced(r, k)
 	}
-	b.index[k] = b.values.Len()
 	return b.values.AppendEmpty()
 }
 
