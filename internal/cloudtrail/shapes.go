@@ -14,35 +14,13 @@ import (
 
 // addDocument classifies one top-level JSON object of a record.
 func addDocument[V view[V]](d *Decoder, index int, doc V) {
-	before := d.stats.Shapes[ShapeRecordsFile]
 	switch {
 	case doc.has("detail-type") && doc.has("detail"):
 		d.stats.Shapes[ShapeEventBridge]++
 		addEventBridge(d, doc, resourceKey{}, extras[V]{})
 	case doc.has("messageType") && (doc.has("logEvents") || isControlMessage(doc)):
 		addCloudWatch(d, index, doc)
-	case doc.eachElement("Records",
-		func(rec V) {
-			d.stats.Shapes[ShapeRecordsFile]++
-			ex := extras[V]{}
-			if doc.memberCount("Records") > 0 {
-				ex.file = &doc
-			}
-			addCloudTrail(d, rec, resourceKey{}, ex, 0)
-		},
-		func(i int) {
-			d.stats.Shapes[ShapeRecordsFile]++
-			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
-			if doc.memberCount("Records") > 0 {
-				putFileMembers(lr.Attributes(), doc)
-			}
-			doc.elementToBody(lr, "Records", i)
-		}):
-		if d.stats.Shapes[ShapeRecordsFile] == before && doc.memberCount("Records") > 0 {
-			// No record to carry the file's other members: keep the document whole.
-			d.stats.Shapes[ShapeOther]++
-			doc.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
-		}
+	case addRecordsFile(d, doc):
 	case looksLikeCloudTrail(doc):
 		d.stats.Shapes[ShapeBare]++
 		addCloudTrail(d, doc, resourceKey{}, extras[V]{}, 0)
@@ -50,6 +28,44 @@ func addDocument[V view[V]](d *Decoder, index int, doc V) {
 		d.stats.Shapes[ShapeOther]++
 		doc.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
 	}
+}
+
+// addRecordsFile handles a CloudTrail log file, {"Records":[...]}, and reports whether doc is
+// one (its Records is an array).
+func addRecordsFile[V view[V]](d *Decoder, doc V) bool {
+	if !doc.has("Records") {
+		return false
+	}
+	records := 0
+	others := doc.memberCount("Records") // a forwarder's additions; CloudTrail writes none
+	isFile := doc.eachElement("Records",
+		func(rec V) {
+			records++
+			ex := extras[V]{}
+			if others > 0 {
+				ex.file = &doc
+			}
+			addCloudTrail(d, rec, resourceKey{}, ex, 0)
+		},
+		func(i int) {
+			records++
+			lr := d.newRecord(resourceKey{}, EventNameRecord, 0)
+			if others > 0 {
+				putFileMembers(lr.Attributes(), doc)
+			}
+			doc.elementToBody(lr, "Records", i)
+		})
+	if !isFile {
+		return false
+	}
+	if records > 0 {
+		d.stats.Shapes[ShapeRecordsFile] += records
+	} else if others > 0 {
+		// No record to carry the file's other members: keep the document whole.
+		d.stats.Shapes[ShapeOther]++
+		doc.toBody(d.newRecord(resourceKey{}, EventNameRecord, 0), false)
+	}
+	return true
 }
 
 // cloudTrailKeys are top-level keys of CloudTrail records; a JSON object holding at least two
