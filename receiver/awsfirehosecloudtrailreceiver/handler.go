@@ -279,12 +279,11 @@ func (h *handler) readBody(r *http.Request) ([]byte, *requestError) {
 	return body, nil
 }
 
-// readAll reads src to its end into one buffer that grows with what has arrived: the first
-// allocation is at most firstRead bytes, and each growth at most multiplies the buffer by
-// growth (by 4/3 more at the last step to hint), so that a client that claims a large body and stalls holds memory in proportion to
-// what it sent, not to what it claimed. Up to hint (the size it claimed) the buffer grows no
-// larger than hint, so that an honest body fits its buffer exactly; a 64 MiB body costs
-// 1 + 8 MiB of buffers on the way.
+// readAll reads src to its end into one buffer that grows with what has arrived, so that a
+// client that claims a large body and stalls holds memory in proportion to what it sent, not
+// to what it claimed: the first allocation is at most firstRead bytes and each growth at most
+// growth times the buffer (see nextSize). An honest body of hint bytes (the size it claimed)
+// ends in a buffer of exactly its size; a 64 MiB body costs 1 + 8 MiB of buffers on the way.
 func readAll(src io.Reader, hint int64) ([]byte, error) {
 	buf := make([]byte, 0, min(hint, firstRead))
 	for {
@@ -299,14 +298,7 @@ func readAll(src io.Reader, hint int64) ([]byte, error) {
 				}
 				return buf, err
 			}
-			size := cap(buf) * 2 // past the claimed size, as append grows
-			if int64(cap(buf)) < hint {
-				size = int(min(int64(cap(buf))*growth, hint))
-				if int64(size) > hint-hint/4 {
-					size = int(hint) // rather than one more growth, and copy, for the last bytes
-				}
-			}
-			grown := make([]byte, len(buf), max(size, len(buf)+n))
+			grown := make([]byte, len(buf), max(nextSize(cap(buf), hint), len(buf)+n))
 			copy(grown, buf)
 			buf = append(grown, probe[:n]...)
 			if err == io.EOF {
@@ -326,6 +318,20 @@ func readAll(src io.Reader, hint int64) ([]byte, error) {
 			return buf, err
 		}
 	}
+}
+
+// nextSize is the capacity a full buffer of size bytes grows to: growth times larger up to
+// hint, or hint itself when that is less than a third further; past hint (a body longer than
+// claimed) twice larger, as append grows.
+func nextSize(size int, hint int64) int {
+	if int64(size) >= hint {
+		return size * 2
+	}
+	next := min(int64(size)*growth, hint)
+	if next > hint-hint/4 {
+		next = hint // rather than one more growth, and copy, for the last bytes
+	}
+	return int(next)
 }
 
 // readSome reads into p until it has some bytes or an error (a Reader may return 0, nil).
