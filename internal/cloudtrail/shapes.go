@@ -224,7 +224,11 @@ func addEventBridge[V view[V]](d *Decoder, env V, base resourceKey, ex extras[V]
 	env.toBody(lr, false)
 }
 
-// envelopeKey names the attribute of an EventBridge envelope field.
+// envelopeKey names the attribute of an EventBridge envelope field, one name a field: two
+// fields sharing an attribute would make the one that wins depend on the order the paths
+// visit them in. A field that is not EventBridge's is "aws.eventbridge." + its key, except
+// that a key naming another field's attribute (event_id, detail_type), or starting with
+// envelopeEscape, has envelopeEscape put before it.
 func envelopeKey(field string) string {
 	switch field {
 	case "id":
@@ -243,9 +247,18 @@ func envelopeKey(field string) string {
 		return KeyEventBridgePrefix + "time"
 	case "region":
 		return KeyEventBridgePrefix + "region"
+	case KeyEventBridgeID[len(KeyEventBridgePrefix):], KeyEventBridgeDetail[len(KeyEventBridgePrefix):]:
+		return KeyEventBridgePrefix + envelopeEscape + field
+	}
+	if strings.HasPrefix(field, envelopeEscape) {
+		return KeyEventBridgePrefix + envelopeEscape + field
 	}
 	return KeyEventBridgePrefix + field
 }
+
+// envelopeEscape keeps an envelope field's attribute apart from EventBridge's own (see
+// envelopeKey).
+const envelopeEscape = "field."
 
 // addCloudWatch handles a CloudWatch Logs subscription payload.
 func addCloudWatch[V view[V]](d *Decoder, index int, env V) {

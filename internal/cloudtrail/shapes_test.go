@@ -252,6 +252,9 @@ func FuzzAddRecord(f *testing.F) {
 	f.Add([]byte(`{"Records":[{"eventVersion":"1.0","eventTime":"x"},1,"s"]}`))
 	f.Add([]byte(`{"Records":[],"source":null}`))
 	f.Add([]byte("\x00")) // a NUL byte is not the end of the input
+	// Envelope fields that once shared an attribute name with EventBridge's own.
+	f.Add([]byte(`{"version":"0","id":"X","event_id":"B","id":"A","zz":1,"zz":null,"detail-type":"AWS API Call via CloudTrail","detail":{"eventVersion":"1.08","eventName":"A"}}`))
+	f.Add([]byte(`{"version":"0","detail-type":"Scheduled Event","detail_type":"AWS API Call via CloudTrail","detail":{"eventVersion":"1.08","eventName":"A"}}`))
 	f.Add([]byte("{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"1\",\"logEvents\":[{\"id\":7,\"timestamp\":-5,\"message\":\" {\\\"eventVersion\\\":\\\"1\\\",\\\"eventTime\\\":\\\"0001-01-01T00:00:00Z\\\"} \"}]}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var mapped [2][]string

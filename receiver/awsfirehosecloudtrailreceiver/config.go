@@ -79,8 +79,8 @@ func (c *Config) Validate() error {
 	if c.BodyFormat != BodyFormatMap && c.BodyFormat != BodyFormatRaw {
 		errs = append(errs, fmt.Errorf("body_format must be %q or %q, got %q", BodyFormatMap, BodyFormatRaw, c.BodyFormat))
 	}
-	if c.MaxRequestBodySize <= 0 {
-		errs = append(errs, fmt.Errorf("max_request_body_size must be positive, got %d", c.MaxRequestBodySize))
+	if c.MaxRequestBodySize <= 0 || c.MaxRequestBodySize > maxBodyLimit {
+		errs = append(errs, fmt.Errorf("max_request_body_size must be positive and at most %d (1 GiB; Firehose sends at most 64 MiB of data), got %d", int64(maxBodyLimit), c.MaxRequestBodySize))
 	}
 	if c.CompressionAlgorithms != nil {
 		errs = append(errs, errors.New("compression_algorithms is not supported: the receiver decodes Firehose's gzip itself"))
@@ -113,3 +113,7 @@ func (c *Config) accessKeys() []string {
 	}
 	return keys
 }
+
+// maxBodyLimit bounds max_request_body_size: far above any Firehose request, and far below
+// where the size arithmetic (a limit + 1, a decompression guess of 4× the body) would overflow.
+const maxBodyLimit = 1 << 30

@@ -66,6 +66,7 @@ func TestInvalidConfigsNameTheKey(t *testing.T) {
 		{"bad_dedup", "deduplication::size"},
 		{"compression", "compression_algorithms"},
 		{"bad_body_size", "max_request_body_size"},
+		{"huge_body_size", "at most 1073741824"}, // a limit + 1 would overflow
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
