@@ -288,7 +288,13 @@ func exactFloat(lit string) (float64, bool) {
 		return 0, false
 	}
 	got := new(big.Rat).SetFloat64(f)
-	return f, got != nil && got.Cmp(want) == 0
+	if got == nil || got.Cmp(want) != 0 {
+		return f, false
+	}
+	// As the receiver decides: a Double only when the shortest literal of it, which writers
+	// print, is the same number too.
+	shortest, _ := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, 64))
+	return f, shortest.Cmp(want) == 0
 }
 
 // canonical renders a JSON value so that two renderings are equal exactly when the values

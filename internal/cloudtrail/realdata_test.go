@@ -172,6 +172,9 @@ func assertSameValue(t *testing.T, want any, got pcommon.Value, path string, lit
 			assert.Zero(t, lit.Cmp(new(big.Rat).SetInt64(got.Int())), "%s %s: %s vs %d", where, path, w, got.Int())
 		case pcommon.ValueTypeDouble:
 			assert.Zero(t, lit.Cmp(new(big.Rat).SetFloat64(got.Double())), "%s %s: %s vs %v", where, path, w, got.Double())
+			// and the shortest literal of the double, which exporters write, is that number too
+			shortest, _ := new(big.Rat).SetString(strconv.FormatFloat(got.Double(), 'g', -1, 64))
+			assert.Zero(t, lit.Cmp(shortest), "%s %s: %s is written as %v", where, path, w, got.Double())
 		case pcommon.ValueTypeStr:
 			assert.Equal(t, w.String(), got.Str(), "%s %s: literal text", where, path)
 			assert.Contains(t, literals, path, "%s %s: listed in %s", where, path, KeyNumberLiterals)

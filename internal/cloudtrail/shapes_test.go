@@ -188,7 +188,7 @@ func TestRecordOddities(t *testing.T) {
 		},
 		{
 			name: "numbers keep their exact value; look-alike strings stay strings",
-			data: []byte(`{"eventVersion":"1.10","eventName":"X","recipientAccountId":"111111111111111111111111111","n":{"a":500.0,"b":1.666275403e+12,"c":84.410596421,"d":18446744073709551616,"g":12345678901234567890,"e":"900","f":-0.0}}`),
+			data: []byte(`{"eventVersion":"1.10","eventName":"X","recipientAccountId":"111111111111111111111111111","n":{"a":500.0,"b":1.666275403e+12,"c":84.410596421,"d":18446744073709551616,"g":12345678901234567890,"h":100000000000000025E-2,"e":"900","f":-0.0}}`),
 			check: func(t *testing.T, logs plog.Logs, stats Stats) {
 				lr := allRecords(logs)[0]
 				n, _ := lr.Body().Map().Get("n")
@@ -197,10 +197,11 @@ func TestRecordOddities(t *testing.T) {
 				assert.Equal(t, 1666275403000.0, raw["b"])
 				assert.Equal(t, "84.410596421", raw["c"])
 				assert.Equal(t, "900", raw["e"])
-				assert.Equal(t, 18446744073709551616.0, raw["d"], "2^64 is held exactly by a double")
+				assert.Equal(t, "18446744073709551616", raw["d"], "2^64 is a double exactly, but its shortest literal, 1.8446744073709552e+19, is another number")
 				assert.Equal(t, "12345678901234567890", raw["g"], "no double holds this integer")
+				assert.Equal(t, "100000000000000025E-2", raw["h"], "a double exactly, which reads back from 1.0000000000000002e+15 too")
 				lits, _ := lr.Attributes().Get(KeyNumberLiterals)
-				assert.Equal(t, []any{"/n/c", "/n/g"}, lits.Slice().AsRaw())
+				assert.Equal(t, []any{"/n/c", "/n/d", "/n/g", "/n/h"}, lits.Slice().AsRaw())
 				v, _ := lr.Body().Map().Get("eventVersion")
 				assert.Equal(t, "1.10", v.Str())
 				acct, _ := logs.ResourceLogs().At(0).Resource().Attributes().Get(KeyCloudAccountID)

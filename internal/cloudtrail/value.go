@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -595,7 +596,31 @@ func exactFloat(text string) (float64, bool) {
 	}
 	var got big.Rat
 	got.SetFloat64(f)
-	return f, lit.Cmp(&got) == 0
+	// The exporters write a double as strconv's shortest literal that reads back as it, so a
+	// Double must also be that literal's number: 1000000000000000.25 is a float64 exactly, but
+	// reads back from 1.0000000000000002e+15, which is another number. Such a literal stays text.
+	return f, lit.Cmp(&got) == 0 && reduced == shortestReduced(f)
+}
+
+// shortestReduced is strconv's shortest literal for f (f != 0) in reduceLiteral's form.
+func shortestReduced(f float64) string {
+	var buf [32]byte
+	s := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // [-]d[.ddd]e±dd, no trailing zeros
+	i := bytes.IndexByte(s, 'e')
+	exp, _ := strconv.Atoi(string(s[i+1:]))
+	mant := s[:i]
+	out := make([]byte, 0, len(mant)+8)
+	digits := 0
+	for _, c := range mant {
+		if c != '.' {
+			out = append(out, c)
+			if c != '-' {
+				digits++
+			}
+		}
+	}
+	out = append(out, 'e')
+	return string(strconv.AppendInt(out, int64(exp-(digits-1)), 10))
 }
 
 // maxExactDigits is the most significant decimal digits the exact value of a float64 has (767,
