@@ -14,8 +14,8 @@
 //   - a CloudTrail record: EventName starts with EventNamePrefix ("aws.cloudtrail."), the body
 //     is the whole record as a map (or, with body_format raw, its original JSON text as a
 //     string), Timestamp is eventTime, attributes follow REFERENCE §4. Map bodies hold JSON
-//     numbers as Int (fits int64), Double (the double is exactly the literal's decimal value)
-//     or, failing both, the literal text as a string whose JSON Pointer is listed in the
+//     numbers as Int (fits int64), Double (the double, and its shortest literal, which
+//     writers print, are exactly the literal's decimal value) or, failing both, the literal text as a string whose JSON Pointer is listed in the
 //     KeyNumberLiterals attribute. Keys, nulls (empty values), empty maps and strings are kept.
 //     Members of a {"Records":[...]} document other than Records are attributes of each of its
 //     records, named KeyLogFilePrefix + key.
