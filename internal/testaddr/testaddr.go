@@ -21,12 +21,10 @@ func Free(t testing.TB) string {
 	t.Helper()
 	portMu.Lock()
 	defer portMu.Unlock()
-	if nextPort == 0 {
-		low := ephemeralLow()
-		span := low - minTestPort
-		nextPort = minTestPort + int(time.Now().UnixNano()%int64(span))
-	}
 	low := ephemeralLow()
+	if nextPort == 0 {
+		nextPort = minTestPort + int(time.Now().UnixNano()%int64(low-minTestPort))
+	}
 	for range low - minTestPort {
 		p := nextPort
 		nextPort++
