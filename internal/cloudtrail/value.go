@@ -599,17 +599,18 @@ func exactFloat(text string) (float64, bool) {
 	// The exporters write a double as strconv's shortest literal that reads back as it, so a
 	// Double must also be that literal's number: 1000000000000000.25 is a float64 exactly, but
 	// reads back from 1.0000000000000002e+15, which is another number. Such a literal stays text.
-	return f, lit.Cmp(&got) == 0 && reduced == shortestReduced(f)
+	return f, lit.Cmp(&got) == 0 && shortestIs(f, reduced)
 }
 
-// shortestReduced is strconv's shortest literal for f (f != 0) in reduceLiteral's form.
-func shortestReduced(f float64) string {
-	var buf [32]byte
+// shortestIs reports whether strconv's shortest literal for f (f != 0) is the number a
+// literal in reduceLiteral's form stands for.
+func shortestIs(f float64, reduced string) bool {
+	var buf, outBuf [32]byte
 	s := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // [-]d[.ddd]e±dd, no trailing zeros
 	i := bytes.IndexByte(s, 'e')
 	exp, _ := strconv.Atoi(string(s[i+1:]))
 	mant := s[:i]
-	out := make([]byte, 0, len(mant)+8)
+	out := outBuf[:0]
 	digits := 0
 	for _, c := range mant {
 		if c != '.' {
@@ -620,7 +621,7 @@ func shortestReduced(f float64) string {
 		}
 	}
 	out = append(out, 'e')
-	return string(strconv.AppendInt(out, int64(exp-(digits-1)), 10))
+	return string(strconv.AppendInt(out, int64(exp-(digits-1)), 10)) == reduced
 }
 
 // maxExactDigits is the most significant decimal digits the exact value of a float64 has (767,
