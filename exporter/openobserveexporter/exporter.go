@@ -432,8 +432,7 @@ func (st *pushState) result(ld plog.Logs) error {
 	if st.retryErr != nil {
 		if len(st.permanent) > 0 {
 			// Those records will not be retried: say why now, the retry error is about others.
-			e.logger.Warn("log records OpenObserve cannot store were dropped",
-				zap.Int("stored", st.stored), zap.Int("dropped", st.failed), zap.Error(joinDistinct(st.permanent)))
+			st.warnDropped(st.permanent)
 		}
 		rest := unsent(ld, st.done)
 		return consumererror.NewLogs(st.retryErr, rest)
@@ -461,12 +460,17 @@ func (st *pushState) result(ld plog.Logs) error {
 	// the rest failed for good. exporterhelper cannot be told so: on any error it counts every
 	// record of the push as failed, and with sending_queue off the receiver answers Firehose
 	// with an error, so Firehose sends the whole request again and OpenObserve stores the
-	// acknowledged rows twice. Reporting the push as a success (as
-	// an OTLP partial success is) resends nothing and loses nothing more: the refused records
-	// cannot be stored by a retry either. They are counted by reason and logged here.
-	e.logger.Warn("log records OpenObserve cannot store were dropped",
-		zap.Int("stored", st.stored), zap.Int("dropped", st.failed), zap.Error(joinDistinct(errs)))
+	// acknowledged rows twice. Reporting the push as a success (as an OTLP partial success
+	// is) resends nothing and loses nothing more: the refused records cannot be stored by a
+	// retry either. They are counted by reason and logged here.
+	st.warnDropped(errs)
 	return nil
+}
+
+// warnDropped logs the records of the push given up on for good, with why.
+func (st *pushState) warnDropped(errs []error) {
+	st.e.logger.Warn("log records OpenObserve cannot store were dropped",
+		zap.Int("stored", st.stored), zap.Int("dropped", st.failed), zap.Error(joinDistinct(errs)))
 }
 
 // maxReportedErrors bounds the messages one push reports: a push of thousands of records can
